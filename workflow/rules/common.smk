@@ -1,0 +1,63 @@
+import sys
+
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+
+from synthpt.campaign import check_config, sweep
+from synthpt.structures import shard_indices
+
+
+validate(config, schema="../../config/schema.yaml")
+check_config(config)
+
+RESULTS = f"results/{config['campaign']}"
+LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
+ENV = "../../envs/synthpt.yaml"
+MODELS = sweep(config)
+
+
+wildcard_constraints:
+    stream="synthetic|real",
+    shard=r"\d+",
+    teacher="[A-Za-z0-9]+",
+    n=r"\d+",
+    seed=r"\d+",
+    model=r"(scratch|finetune/[A-Za-z0-9]+)/n\d+/seed\d+",
+
+
+def n_structures(stream):
+    if stream == "synthetic":
+        return config["synthetic"]["n_structures"]
+    return config["real"]["n_pool"] + config["real"]["n_test"]
+
+
+def shard_range(wildcards):
+    stream = wildcards.stream
+    shards = config[stream]["n_shards"]
+    indices = shard_indices(n_structures(stream), shards, int(wildcards.shard))
+    return (indices.start, indices.stop)
+
+
+def shards(pattern, stream, **wildcards):
+    return expand(pattern, shard=range(config[stream]["n_shards"]), **wildcards)
+
+
+def attempt_scaled(base):
+    """A resource that grows with each retry (attempt 1, 2, ...)."""
+    return lambda wildcards, attempt: base * attempt
+
+
+def smallest_size_models():
+    n = min(config["subsets"]["sizes"])
+    seed = config["subsets"]["seeds"][0]
+    return [m.path for m in MODELS if m.n_real == n and m.seed == seed]
+
+
+def final_outputs():
+    return [
+        f"{RESULTS}/learning_curves.csv",
+        f"{RESULTS}/plots/learning_curves.png",
+        f"{RESULTS}/plots/parity.png",
+    ]

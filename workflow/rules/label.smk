@@ -1,0 +1,105 @@
+rule label_synthetic:
+    input:
+        f"{RESULTS}/structures/synthetic/shard-{{shard}}.extxyz",
+    output:
+        labelled=f"{RESULTS}/synthetic/{{teacher}}/shard-{{shard}}.extxyz",
+        rejects=f"{RESULTS}/synthetic/{{teacher}}/rejects/shard-{{shard}}.extxyz",
+    log:
+        f"{LOGS}/label_synthetic/{{teacher}}/shard-{{shard}}.log",
+    benchmark:
+        f"{BENCHMARKS}/label_synthetic/{{teacher}}/shard-{{shard}}.tsv"
+    params:
+        calculator=lambda wildcards: wildcards.teacher,
+    threads: config["threads"]["label"]
+    resources:
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(60),
+    conda:
+        ENV
+    script:
+        "../scripts/label.py"
+
+
+rule gather_synthetic:
+    input:
+        lambda wildcards: shards(
+            f"{RESULTS}/synthetic/{{teacher}}/shard-{{shard}}.extxyz",
+            "synthetic",
+            teacher=wildcards.teacher,
+        ),
+    output:
+        train=f"{RESULTS}/synthetic/{{teacher}}/train.extxyz",
+        valid=f"{RESULTS}/synthetic/{{teacher}}/valid.extxyz",
+    log:
+        f"{LOGS}/gather_synthetic/{{teacher}}.log",
+    benchmark:
+        f"{BENCHMARKS}/gather_synthetic/{{teacher}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(30),
+    conda:
+        ENV
+    script:
+        "../scripts/gather_synthetic.py"
+
+
+rule label_real:
+    input:
+        f"{RESULTS}/structures/real/shard-{{shard}}.extxyz",
+    output:
+        labelled=f"{RESULTS}/real/labelled/shard-{{shard}}.extxyz",
+        rejects=f"{RESULTS}/real/rejects/shard-{{shard}}.extxyz",
+    log:
+        f"{LOGS}/label_real/shard-{{shard}}.log",
+    benchmark:
+        f"{BENCHMARKS}/label_real/shard-{{shard}}.tsv"
+    params:
+        calculator=config["reference"],
+    threads: config["threads"]["label"]
+    resources:
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(120),
+    conda:
+        ENV
+    script:
+        "../scripts/label.py"
+
+
+rule split_real:
+    input:
+        shards(f"{RESULTS}/real/labelled/shard-{{shard}}.extxyz", "real"),
+    output:
+        pool=f"{RESULTS}/real/pool.extxyz",
+        test=f"{RESULTS}/real/test.extxyz",
+    log:
+        f"{LOGS}/split_real.log",
+    benchmark:
+        f"{BENCHMARKS}/split_real.tsv"
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(10),
+    conda:
+        ENV
+    script:
+        "../scripts/split_real.py"
+
+
+rule subset_real:
+    input:
+        f"{RESULTS}/real/pool.extxyz",
+    output:
+        f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+    log:
+        f"{LOGS}/subset_real/n{{n}}.log",
+    benchmark:
+        f"{BENCHMARKS}/subset_real/n{{n}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
+    conda:
+        ENV
+    script:
+        "../scripts/subset.py"

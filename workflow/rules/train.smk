@@ -1,0 +1,66 @@
+rule pretrain:
+    input:
+        train=f"{RESULTS}/synthetic/{{teacher}}/train.extxyz",
+        valid=f"{RESULTS}/synthetic/{{teacher}}/valid.extxyz",
+    output:
+        model=f"{RESULTS}/models/pretrain/{{teacher}}/mace.model",
+    log:
+        f"{LOGS}/pretrain/{{teacher}}.log",
+    benchmark:
+        f"{BENCHMARKS}/pretrain/{{teacher}}.tsv"
+    params:
+        mode="pretrain",
+        work_dir=f"{RESULTS}/models/pretrain/{{teacher}}/work",
+    threads: config["threads"]["train"]
+    resources:
+        mem_mb=attempt_scaled(6000),
+        runtime=attempt_scaled(120),
+    conda:
+        ENV
+    script:
+        "../scripts/train.py"
+
+
+rule train_scratch:
+    input:
+        train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+    output:
+        model=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace.model",
+    log:
+        f"{LOGS}/train_scratch/n{{n}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCHMARKS}/train_scratch/n{{n}}/seed{{seed}}.tsv"
+    params:
+        mode="scratch",
+        work_dir=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/work",
+    threads: config["threads"]["train"]
+    resources:
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
+    conda:
+        ENV
+    script:
+        "../scripts/train.py"
+
+
+rule finetune:
+    input:
+        train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        pretrained=f"{RESULTS}/models/pretrain/{{teacher}}/mace.model",
+    output:
+        model=f"{RESULTS}/models/finetune/{{teacher}}/n{{n}}/seed{{seed}}/mace.model",
+    log:
+        f"{LOGS}/finetune/{{teacher}}/n{{n}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCHMARKS}/finetune/{{teacher}}/n{{n}}/seed{{seed}}.tsv"
+    params:
+        mode="finetune",
+        work_dir=f"{RESULTS}/models/finetune/{{teacher}}/n{{n}}/seed{{seed}}/work",
+    threads: config["threads"]["train"]
+    resources:
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(60),
+    conda:
+        ENV
+    script:
+        "../scripts/train.py"

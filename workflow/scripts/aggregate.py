@@ -1,0 +1,26 @@
+"""Gather every model's metrics into learning_curves.csv and the summaries derived from it."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+from synthpt.aggregate import collect, data_efficiency, pretraining_gain, summarize  # noqa: E402
+from synthpt.io import atomic_path  # noqa: E402
+
+table = collect(sm.input)
+summary = summarize(table)
+outputs = {
+    "table": table,
+    "summary": summary,
+    "gain": pretraining_gain(summary),
+    "efficiency": data_efficiency(summary),
+}
+for name, frame in outputs.items():
+    with atomic_path(sm.output[name]) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+log.info("pre-training gain:\n%s", outputs["gain"].to_string())

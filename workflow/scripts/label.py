@@ -1,0 +1,23 @@
+"""Label one shard with one calculator; failures go to the rejects file with their reason."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+from synthpt.calculators import make_calculator  # noqa: E402
+from synthpt.io import read_structures, write_structures  # noqa: E402
+from synthpt.labelling import label  # noqa: E402
+
+name = sm.params.calculator
+calculator = make_calculator(name, sm.config["calculators"][name], sm.config["elements"])
+labelled, rejects = label(
+    read_structures(sm.input[0]), calculator, name, sm.config["structures"]["max_force"]
+)
+write_structures(sm.output.rejects, rejects)
+write_structures(sm.output.labelled, labelled)
+log.info("%s labelled %d structures, rejected %d", name, len(labelled), len(rejects))

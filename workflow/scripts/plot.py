@@ -1,0 +1,27 @@
+"""Learning-curve and parity plots."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+import pandas as pd  # noqa: E402
+
+from synthpt.aggregate import plot_learning_curves, plot_parity  # noqa: E402
+from synthpt.campaign import ModelId  # noqa: E402
+from synthpt.io import atomic_path, read_structures  # noqa: E402
+from synthpt.labelling import label_keys  # noqa: E402
+
+with atomic_path(sm.output.curves) as tmp:
+    plot_learning_curves(pd.read_csv(sm.input.summary), tmp)
+predictions = {}
+for path, model in zip(sm.input.predictions, sm.params.models):
+    model = ModelId.from_path(model)
+    name = "scratch" if model.mode == "scratch" else f"{model.mode} from {model.teacher}"
+    predictions[f"{name}, n={model.n_real}, seed {model.seed}"] = read_structures(path)
+with atomic_path(sm.output.parity) as tmp:
+    plot_parity(predictions, *label_keys(sm.config["reference"]), tmp)

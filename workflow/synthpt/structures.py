@@ -1,0 +1,99 @@
+"""Random periodic cells, briefly relaxed, deterministic per structure and sharded."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+from ase.data import atomic_masses, atomic_numbers
+from ase.geometry import get_distances
+from ase.optimize import FIRE
+
+AMU_PER_G_CM3_TO_A3 = 1.66053906660  # volume (Å^3) of 1 amu at 1 g/cm^3
+STREAMS = {"synthetic": 0, "real": 1}
+log = logging.getLogger(__name__)
+
+
+def shard_indices(n_structures: int, n_shards: int, shard: int) -> range:
+    """Global structure indices held by ``shard``: contiguous, sizes differing by at most one."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} out of range for {n_shards} shards")
+    bounds = np.linspace(0, n_structures, n_shards + 1).round().astype(int)
+    return range(bounds[shard], bounds[shard + 1])
+
+
+def structure_rng(seed: int, stream: str, index: int) -> np.random.Generator:
+    """One generator per structure: the same structure whatever the sharding."""
+    return np.random.default_rng([seed, STREAMS[stream], index])
+
+
+def min_distance(atoms: Atoms) -> float:
+    _, d = get_distances(atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+    np.fill_diagonal(d, np.inf)
+    return float(d.min())
+
+
+def random_cell(
+    element: str, n_atoms: int, density: float, min_dist: float, rng: np.random.Generator
+) -> Atoms:
+    """A cubic periodic cell of ``n_atoms`` at ``density`` (g/cm^3), atoms >= ``min_dist`` apart."""
+    mass = atomic_masses[atomic_numbers[element]] * n_atoms
+    length = (mass / density * AMU_PER_G_CM3_TO_A3) ** (1 / 3)
+    cell = np.eye(3) * length
+    positions = np.empty((0, 3))
+    attempts = 0
+    while len(positions) < n_atoms:
+        attempts += 1
+        if attempts > 10000 * n_atoms:
+            raise RuntimeError(
+                f"cannot place {n_atoms} atoms {min_dist} Å apart at {density} g/cm^3"
+            )
+        trial = rng.random(3) * length
+        if len(positions):
+            delta = positions - trial
+            delta -= length * np.round(delta / length)
+            if np.min(np.linalg.norm(delta, axis=1)) < min_dist:
+                continue
+        positions = np.vstack([positions, trial])
+    return Atoms(f"{element}{n_atoms}", positions=positions, cell=cell, pbc=True)
+
+
+def generate(
+    indices: range,
+    stream: str,
+    seed: int,
+    element: str,
+    n_atoms: int,
+    density_range: tuple[float, float],
+    min_dist: float,
+    relax_steps: int = 0,
+    relax_calculator: Calculator | None = None,
+    max_attempts: int = 20,
+) -> list[Atoms]:
+    """Structures ``indices`` of ``stream``: random cells relaxed a few FIRE steps.
+
+    A cell whose relaxation brings two atoms closer than ``min_dist`` is drawn again.
+    """
+    structures = []
+    for index in indices:
+        rng = structure_rng(seed, stream, index)
+        for attempt in range(max_attempts):
+            density = float(rng.uniform(*density_range))
+            atoms = random_cell(element, n_atoms, density, min_dist, rng)
+            if relax_steps and relax_calculator is not None:
+                atoms.calc = relax_calculator
+                FIRE(atoms, maxstep=0.1, logfile=None).run(fmax=0.5, steps=relax_steps)
+                atoms.calc = None
+            if min_distance(atoms) >= min_dist:
+                break
+            log.info("structure %d: attempt %d came too close, drawing again", index, attempt)
+        else:
+            raise RuntimeError(f"structure {index}: no acceptable cell in {max_attempts} attempts")
+        atoms.wrap()
+        atoms.info.update(
+            {"index": index, "stream": stream, "density": round(density, 4), "config_type": stream}
+        )
+        structures.append(atoms)
+    return structures

@@ -1,0 +1,41 @@
+"""Deterministic train/valid and pool/test splits and nested subsets of the pool."""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+
+SPLIT_STREAM = 101
+SUBSET_STREAM = 102
+
+
+def _by_index(structures: list[Atoms]) -> list[Atoms]:
+    """Order by generation index, so results do not depend on shard order."""
+    return sorted(structures, key=lambda a: a.info["index"])
+
+
+def split(structures: list[Atoms], n_first: int, seed: int, stream: int = SPLIT_STREAM):
+    """Shuffle deterministically; return (first ``n_first``, the rest)."""
+    ordered = _by_index(structures)
+    order = np.random.default_rng([seed, stream]).permutation(len(ordered))
+    shuffled = [ordered[i] for i in order]
+    return shuffled[:n_first], shuffled[n_first:]
+
+
+def split_pool_test(structures: list[Atoms], n_pool: int, n_test: int, seed: int, where: str = ""):
+    """A pool of exactly ``n_pool`` and a disjoint test set of at most ``n_test`` structures."""
+    if len(structures) < n_pool + 1:
+        raise ValueError(
+            f"{where}only {len(structures)} labelled real structures: need a pool of {n_pool}"
+            " and at least one test structure (see the rejects files)"
+        )
+    pool, rest = split(structures, n_pool, seed)
+    return pool, rest[:n_test]
+
+
+def nested_subset(pool: list[Atoms], n: int, seed: int) -> list[Atoms]:
+    """The first ``n`` of one fixed permutation of the pool: n25 ⊂ n50 ⊂ ... for any sizes."""
+    if n > len(pool):
+        raise ValueError(f"subset of {n} asked from a pool of {len(pool)}")
+    subset, _ = split(pool, n, seed, SUBSET_STREAM)
+    return subset

@@ -1,0 +1,127 @@
+"""MACE training through mace-torch's own CLI (``mace_run_train``), resumable per work dir."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from synthpt.io import atomic_path
+
+MODEL_NAME = "mace"
+COMMAND_FILE = "command.json"
+
+
+def epochs_for_steps(n_train: int, batch_size: int, steps: int) -> int:
+    """Epochs that give at least ``steps`` optimizer steps on ``n_train`` structures."""
+    return max(1, math.ceil(steps / math.ceil(n_train / batch_size)))
+
+
+def n_valid(n_structures: int, valid_fraction: float) -> int:
+    """Structures mace-torch holds out of ``n_structures`` for validation (at least one)."""
+    return max(1, int(valid_fraction * n_structures))
+
+
+def mace_arguments(
+    *,
+    work_dir,
+    train_file,
+    energy_key: str,
+    forces_key: str,
+    e0s: str,
+    architecture: dict,
+    schedule: dict,
+    epochs: int,
+    seed: int,
+    dtype: str,
+    device: str,
+    valid_file=None,
+    foundation_model=None,
+) -> list[str]:
+    """The mace_run_train argument list; architecture flags are ignored by mace when fine-tuning."""
+    args = {
+        "name": MODEL_NAME,
+        "seed": seed,
+        "work_dir": work_dir,
+        "train_file": train_file,
+        "energy_key": energy_key,
+        "forces_key": forces_key,
+        "E0s": e0s,
+        "model": "MACE",
+        "num_channels": architecture["num_channels"],
+        "max_L": architecture["max_L"],
+        "max_ell": architecture["max_ell"],
+        "correlation": architecture["correlation"],
+        "r_max": architecture["r_max"],
+        "num_interactions": architecture["num_interactions"],
+        "batch_size": schedule["batch_size"],
+        "valid_batch_size": max(schedule["batch_size"], 16),
+        "lr": schedule["lr"],
+        "energy_weight": schedule["energy_weight"],
+        "forces_weight": schedule["forces_weight"],
+        "max_num_epochs": epochs,
+        "eval_interval": schedule.get("eval_interval", 1),
+        "default_dtype": dtype,
+        "device": device,
+        "error_table": "PerAtomRMSE",
+        "plot": False,
+    }
+    if valid_file is not None:
+        args["valid_file"] = valid_file
+    else:
+        args["valid_fraction"] = schedule["valid_fraction"]
+    if foundation_model is not None:
+        args["foundation_model"] = foundation_model
+        args["multiheads_finetuning"] = False
+    return [f"--{key}={value}" for key, value in args.items()]
+
+
+def thread_environment(threads: int, work_dir) -> dict[str, str]:
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(threads)
+    env["MPLCONFIGDIR"] = str(Path(work_dir) / ".matplotlib")
+    return env
+
+
+def prepare_work_dir(work_dir, arguments: list[str]) -> bool:
+    """Return True when ``work_dir`` holds checkpoints of this very command (resume them).
+
+    A work dir left by a different command is emptied: mace would otherwise load its stale
+    best checkpoint as the final model.
+    """
+    work_dir = Path(work_dir)
+    record = work_dir / COMMAND_FILE
+    same = record.exists() and json.loads(record.read_text()) == arguments
+    has_checkpoints = any((work_dir / "checkpoints").glob("*.pt"))
+    if not same and work_dir.exists():
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(arguments, indent=1))
+    return same and has_checkpoints
+
+
+def run_mace(arguments: list[str], work_dir, model_out, threads: int, log_file, resume: bool):
+    """Run mace_run_train in ``work_dir`` (resuming its checkpoints) and publish the model."""
+    command = [sys.executable, "-m", "mace.cli.run_train", *arguments]
+    if resume:
+        command.append("--restart_latest")
+    with open(log_file, "a") as log:
+        log.write(("resuming: " if resume else "running: ") + " ".join(command) + "\n")
+        log.flush()
+        subprocess.run(
+            command,
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=thread_environment(threads, work_dir),
+        )
+    trained = Path(work_dir) / f"{MODEL_NAME}.model"
+    if not trained.exists():
+        raise RuntimeError(f"mace_run_train finished without writing {trained}")
+    with atomic_path(model_out) as tmp:
+        shutil.copyfile(trained, tmp)
