@@ -10,12 +10,12 @@ rule aggregate:
         f"{LOGS}/aggregate.log",
     benchmark:
         f"{BENCHMARKS}/aggregate.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(10),
-    conda:
-        ENV
     script:
         "../scripts/aggregate.py"
 
@@ -42,13 +42,13 @@ rule plot:
         f"{LOGS}/plot.log",
     benchmark:
         f"{BENCHMARKS}/plot.tsv"
-    params:
-        models=smallest_size_models(),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(10),
-    conda:
-        ENV
+    params:
+        models=smallest_size_models(),
     script:
         "../scripts/plot.py"

@@ -7,7 +7,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from synthpt.campaign import check_config, sweep
 from synthpt.structures import shard_indices
 
-
 validate(config, schema="../../config/schema.yaml")
 check_config(config)
 
@@ -19,7 +18,6 @@ MODELS = sweep(config)
 
 
 wildcard_constraints:
-    stream="synthetic|real",
     shard=r"\d+",
     teacher="[A-Za-z0-9]+",
     n=r"\d+",
@@ -33,10 +31,10 @@ def n_structures(stream):
     return config["real"]["n_pool"] + config["real"]["n_test"]
 
 
-def shard_range(wildcards):
-    stream = wildcards.stream
-    shards = config[stream]["n_shards"]
-    indices = shard_indices(n_structures(stream), shards, int(wildcards.shard))
+def shard_range(stream, shard):
+    indices = shard_indices(
+        n_structures(stream), config[stream]["n_shards"], int(shard)
+    )
     return (indices.start, indices.stop)
 
 

@@ -9,11 +9,11 @@ rule evaluate:
         f"{LOGS}/evaluate/{{model}}.log",
     benchmark:
         f"{BENCHMARKS}/evaluate/{{model}}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(3000),
         runtime=attempt_scaled(20),
-    conda:
-        ENV
     script:
         "../scripts/evaluate.py"

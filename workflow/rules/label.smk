@@ -8,14 +8,15 @@ rule label_synthetic:
         f"{LOGS}/label_synthetic/{{teacher}}/shard-{{shard}}.log",
     benchmark:
         f"{BENCHMARKS}/label_synthetic/{{teacher}}/shard-{{shard}}.tsv"
-    params:
-        calculator=lambda wildcards: wildcards.teacher,
+    priority: 10
+    conda:
+        ENV
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(60),
-    conda:
-        ENV
+    params:
+        calculator=lambda wildcards: wildcards.teacher,
     script:
         "../scripts/label.py"
 
@@ -34,12 +35,13 @@ rule gather_synthetic:
         f"{LOGS}/gather_synthetic/{{teacher}}.log",
     benchmark:
         f"{BENCHMARKS}/gather_synthetic/{{teacher}}.tsv"
+    priority: 10
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=attempt_scaled(30),
-    conda:
-        ENV
     script:
         "../scripts/gather_synthetic.py"
 
@@ -54,14 +56,14 @@ rule label_real:
         f"{LOGS}/label_real/shard-{{shard}}.log",
     benchmark:
         f"{BENCHMARKS}/label_real/shard-{{shard}}.tsv"
-    params:
-        calculator=config["reference"],
+    conda:
+        ENV
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(120),
-    conda:
-        ENV
+    params:
+        calculator=config["reference"],
     script:
         "../scripts/label.py"
 
@@ -76,12 +78,12 @@ rule split_real:
         f"{LOGS}/split_real.log",
     benchmark:
         f"{BENCHMARKS}/split_real.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(10),
-    conda:
-        ENV
     script:
         "../scripts/split_real.py"
 
@@ -95,11 +97,11 @@ rule subset_real:
         f"{LOGS}/subset_real/n{{n}}.log",
     benchmark:
         f"{BENCHMARKS}/subset_real/n{{n}}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(10),
-    conda:
-        ENV
     script:
         "../scripts/subset.py"

@@ -1,17 +1,33 @@
-rule generate_structures:
+# Synthetic structures feed pre-training, the campaign's critical path: they go first.
+rule generate_synthetic_structures:
     output:
-        f"{RESULTS}/structures/{{stream}}/shard-{{shard}}.extxyz",
+        f"{RESULTS}/structures/synthetic/shard-{{shard}}.extxyz",
     log:
-        f"{LOGS}/generate_structures/{{stream}}/shard-{{shard}}.log",
+        f"{LOGS}/generate_structures/synthetic/shard-{{shard}}.log",
     benchmark:
-        f"{BENCHMARKS}/generate_structures/{{stream}}/shard-{{shard}}.tsv"
-    params:
-        indices=shard_range,
+        f"{BENCHMARKS}/generate_structures/synthetic/shard-{{shard}}.tsv"
+    priority: 10
+    conda:
+        ENV
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(60),
-    conda:
-        ENV
+    params:
+        stream="synthetic",
+        indices=lambda wildcards: shard_range("synthetic", wildcards.shard),
     script:
         "../scripts/generate_structures.py"
+
+
+use rule generate_synthetic_structures as generate_real_structures with:
+    output:
+        f"{RESULTS}/structures/real/shard-{{shard}}.extxyz",
+    log:
+        f"{LOGS}/generate_structures/real/shard-{{shard}}.log",
+    benchmark:
+        f"{BENCHMARKS}/generate_structures/real/shard-{{shard}}.tsv"
+    priority: 0
+    params:
+        stream="real",
+        indices=lambda wildcards: shard_range("real", wildcards.shard),

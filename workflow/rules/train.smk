@@ -8,15 +8,16 @@ rule pretrain:
         f"{LOGS}/pretrain/{{teacher}}.log",
     benchmark:
         f"{BENCHMARKS}/pretrain/{{teacher}}.tsv"
-    params:
-        mode="pretrain",
-        work_dir=f"{RESULTS}/models/pretrain/{{teacher}}/work",
+    priority: 10
+    conda:
+        ENV
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(6000),
         runtime=attempt_scaled(120),
-    conda:
-        ENV
+    params:
+        mode="pretrain",
+        work_dir=f"{RESULTS}/models/pretrain/{{teacher}}/work",
     script:
         "../scripts/train.py"
 
@@ -30,15 +31,15 @@ rule train_scratch:
         f"{LOGS}/train_scratch/n{{n}}/seed{{seed}}.log",
     benchmark:
         f"{BENCHMARKS}/train_scratch/n{{n}}/seed{{seed}}.tsv"
-    params:
-        mode="scratch",
-        work_dir=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/work",
+    conda:
+        ENV
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=attempt_scaled(60),
-    conda:
-        ENV
+    params:
+        mode="scratch",
+        work_dir=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"
 
@@ -53,14 +54,14 @@ rule finetune:
         f"{LOGS}/finetune/{{teacher}}/n{{n}}/seed{{seed}}.log",
     benchmark:
         f"{BENCHMARKS}/finetune/{{teacher}}/n{{n}}/seed{{seed}}.tsv"
-    params:
-        mode="finetune",
-        work_dir=f"{RESULTS}/models/finetune/{{teacher}}/n{{n}}/seed{{seed}}/work",
+    conda:
+        ENV
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=attempt_scaled(60),
-    conda:
-        ENV
+    params:
+        mode="finetune",
+        work_dir=f"{RESULTS}/models/finetune/{{teacher}}/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"

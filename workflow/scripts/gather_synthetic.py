@@ -16,7 +16,11 @@ from synthpt.training import n_valid  # noqa: E402
 structures = [a for path in sm.input for a in read_structures(path, allow_empty=True)]
 if len(structures) < 2:
     raise ValueError(f"only {len(structures)} synthetic structures survived labelling: see rejects")
-valid, train = split(structures, n_valid(len(structures), sm.config["synthetic"]["valid_fraction"]), sm.config["seed"])
+valid, train = split(
+    structures,
+    n_valid(len(structures), sm.config["synthetic"]["valid_fraction"]),
+    sm.config["seed"],
+)
 write_structures(sm.output.valid, valid)
 write_structures(sm.output.train, train)
 log.info("gathered %d train and %d valid structures", len(train), len(valid))

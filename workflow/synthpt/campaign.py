@@ -35,7 +35,9 @@ def check_config(config: dict) -> None:
             else config[section]["n_pool"] + config[section]["n_test"]
         )
         if config[section]["n_shards"] > n:
-            raise ConfigError(f"{section}.n_shards ({config[section]['n_shards']}) exceeds {n} structures")
+            raise ConfigError(
+                f"{section}.n_shards ({config[section]['n_shards']}) exceeds {n} structures"
+            )
     largest = max(config["subsets"]["sizes"])
     if largest > config["real"]["n_pool"]:
         raise ConfigError(

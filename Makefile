@@ -1,0 +1,33 @@
+# Two entry points: `make run` (the embedded default campaign) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= all
+ARGS ?=
+
+.PHONY: run test lint clean-venv
+
+run: $(VENV)/.installed
+	$(VENV)/bin/snakemake --cores $(CORES) $(ARGS)
+
+test: $(VENV)/.installed-dev
+	$(VENV)/bin/python -m pytest -q tests
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check workflow tests
+	$(VENV)/bin/ruff format --check workflow tests
+	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
+	$(VENV)/bin/snakemake --lint
+
+# torch is pinned in the same command as everything that depends on it (see LAB-NOTES).
+$(VENV)/.installed: requirements.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean-venv:
+	rm -rf $(VENV)

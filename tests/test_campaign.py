@@ -1,0 +1,62 @@
+import copy
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from synthpt.campaign import ConfigError, ModelId, check_config, sweep
+
+
+@pytest.fixture
+def config(root):
+    return yaml.safe_load((root / "config" / "config.yaml").read_text())
+
+
+def test_default_config_is_valid(root, config):
+    validate(copy.deepcopy(config), schema=str(root / "config" / "schema.yaml"))
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["subsets"].update(sizes=[10, "x"]), "'x' is not of type 'integer'"),
+        (lambda c: c["model"].update(dtype="float16"), "'float16' is not one of"),
+        (lambda c: c.update(teacher=["snap"]), "Additional properties are not allowed"),
+        (lambda c: c["structures"].pop("min_distance"), "'min_distance' is a required property"),
+        (lambda c: c["calculators"]["snap"].update(type="vasp"), "'vasp' is not one of"),
+    ],
+)
+def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, message):
+    change(config)
+    with pytest.raises(WorkflowError, match=message):
+        validate(config, schema=str(root / "config" / "schema.yaml"))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c.update(teachers=["chgnet"]), "teachers: 'chgnet' is not one of calculators"),
+        (lambda c: c.update(reference="snap"), "reference 'snap' is also a teacher"),
+        (lambda c: c["subsets"].update(sizes=[10, 500]), "subsets.sizes: 500 exceeds the pool"),
+        (lambda c: c["structures"].update(density_range=[3, 2]), "low 3 above high 2"),
+        (lambda c: c["synthetic"].update(n_shards=5000), "synthetic.n_shards"),
+    ],
+)
+def test_inconsistent_sections_are_named(config, change, message):
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        check_config(config)
+
+
+def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(config):
+    models = sweep(config)
+    sizes, seeds = config["subsets"]["sizes"], config["subsets"]["seeds"]
+    assert len(models) == len(sizes) * len(seeds) * (1 + len(config["teachers"]))
+    for model in models:
+        assert ModelId.from_path(model.path) == model
+    assert ModelId.from_path("finetune/snap/n10/seed2") == ModelId("finetune", "snap", 10, 2)
+    assert ModelId.from_path("scratch/n80/seed1").teacher == "none"
+    with pytest.raises(ValueError, match="not a model path"):
+        ModelId.from_path("pretrain/snap")

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from synthpt.calculators import make_calculator
+from synthpt.structures import generate, min_distance, shard_indices
+
+
+@pytest.mark.parametrize("n, shards", [(10, 3), (7, 7), (1000, 64), (5, 1)])
+def test_shards_partition_all_indices(n, shards):
+    parts = [shard_indices(n, shards, k) for k in range(shards)]
+    assert [i for part in parts for i in part] == list(range(n))
+    sizes = [len(p) for p in parts]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_structures_do_not_depend_on_sharding():
+    whole = generate(range(6), "synthetic", 3, "C", 64, (1.5, 3.5), 1.1)
+    halves = generate(range(0, 2), "synthetic", 3, "C", 64, (1.5, 3.5), 1.1) + generate(
+        range(2, 6), "synthetic", 3, "C", 64, (1.5, 3.5), 1.1
+    )
+    for a, b in zip(whole, halves):
+        assert np.array_equal(a.positions, b.positions)
+    other_stream = generate(range(1), "real", 3, "C", 64, (1.5, 3.5), 1.1)
+    assert not np.allclose(other_stream[0].positions, whole[0].positions)
+
+
+def test_cells_have_requested_density_and_spacing():
+    for atoms in generate(range(5), "real", 1, "C", 64, (1.5, 3.5), 1.1):
+        assert len(atoms) == 64 and atoms.pbc.all()
+        density = atoms.get_masses().sum() * 1.66053906660 / atoms.get_volume()
+        assert density == pytest.approx(atoms.info["density"], abs=1e-3)
+        assert 1.5 <= density <= 3.5
+        assert min_distance(atoms) >= 1.1
+
+
+def test_relaxation_with_teacher_lowers_forces():
+    snap = make_calculator("snap", {"type": "lammps", "potential": "carbon_snap"}, ["C"])
+    raw = generate(range(2), "real", 5, "C", 64, (2.0, 3.0), 1.1)
+    relaxed = generate(range(2), "real", 5, "C", 64, (2.0, 3.0), 1.1, 8, snap)
+    for before, after in zip(raw, relaxed):
+        before.calc, after.calc = snap, snap
+        assert np.abs(after.get_forces()).max() < np.abs(before.get_forces()).max()
+        assert min_distance(after) >= 1.1

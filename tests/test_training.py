@@ -1,0 +1,68 @@
+import json
+
+from synthpt.training import epochs_for_steps, mace_arguments, n_valid, prepare_work_dir
+
+ARCH = {
+    "num_channels": 16,
+    "max_L": 0,
+    "max_ell": 1,
+    "correlation": 2,
+    "r_max": 3.5,
+    "num_interactions": 2,
+}
+SCHEDULE = {
+    "batch_size": 5,
+    "lr": 0.01,
+    "energy_weight": 30,
+    "forces_weight": 100,
+    "valid_fraction": 0.1,
+}
+
+
+def test_step_budget_is_the_same_for_every_size():
+    assert epochs_for_steps(9, 5, 200) == 100  # 2 steps an epoch
+    assert epochs_for_steps(72, 5, 200) == 14  # 15 steps an epoch: 210 steps
+    assert epochs_for_steps(1000, 5, 10) == 1
+    assert n_valid(10, 0.1) == 1 and n_valid(4, 0.1) == 1 and n_valid(80, 0.1) == 8
+
+
+def arguments(**changes):
+    kwargs = dict(
+        work_dir="w",
+        train_file="t.extxyz",
+        energy_key="gfn1_energy",
+        forces_key="gfn1_forces",
+        e0s="{6: -57.0}",
+        architecture=ARCH,
+        schedule=SCHEDULE,
+        epochs=3,
+        seed=1,
+        dtype="float32",
+        device="cpu",
+    )
+    kwargs.update(changes)
+    return mace_arguments(**kwargs)
+
+
+def test_mace_arguments_carry_keys_e0s_and_fine_tuning():
+    scratch = arguments()
+    assert "--energy_key=gfn1_energy" in scratch and "--E0s={6: -57.0}" in scratch
+    assert "--valid_fraction=0.1" in scratch and "--plot=False" in scratch
+    assert not any(a.startswith("--foundation_model") for a in scratch)
+    finetune = arguments(foundation_model="w/foundation.model", valid_file="v.extxyz")
+    assert "--foundation_model=w/foundation.model" in finetune
+    assert "--multiheads_finetuning=False" in finetune
+    assert "--valid_file=v.extxyz" in finetune
+    assert not any(a.startswith("--valid_fraction") for a in finetune)
+
+
+def test_work_dir_resumes_only_its_own_command(tmp_path):
+    work = tmp_path / "work"
+    first = arguments(seed=1)
+    assert prepare_work_dir(work, first) is False  # fresh
+    (work / "checkpoints").mkdir()
+    (work / "checkpoints" / "mace_run-1_epoch-2.pt").write_bytes(b"x")
+    assert prepare_work_dir(work, first) is True  # same command, checkpoints: resume
+    assert json.loads((work / "command.json").read_text()) == first
+    assert prepare_work_dir(work, arguments(seed=2)) is False  # another command: start clean
+    assert not (work / "checkpoints").exists()

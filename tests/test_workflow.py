@@ -1,0 +1,141 @@
+"""The real workflow end to end on a tiny campaign: real calculators, real MACE, real Snakemake."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthpt.aggregate import COLUMNS
+from synthpt.e0s import model_e0s
+from synthpt.evaluate import load_model
+from synthpt.io import read_structures
+from synthpt.structures import min_distance
+
+pytestmark = pytest.mark.workflow
+TINY = "tests/configs/tiny.yaml"
+
+
+def snakemake(root, workdir, *args):
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(root / TINY), *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, cwd=root)
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """Run the tiny campaign through the README's `make run` entry point."""
+    from conftest import ROOT
+
+    workdir = tmp_path_factory.mktemp("campaign")
+    run = subprocess.run(
+        ["make", "-C", str(ROOT), "run", "CORES=2",
+         f"ARGS=--directory {workdir} --configfile {ROOT / TINY}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    return ROOT, workdir, workdir / "results" / "tiny"
+
+
+def test_learning_curves_hold_every_model_with_sane_errors(campaign):
+    _, _, results = campaign
+    table = pd.read_csv(results / "learning_curves.csv")
+    assert list(table.columns) == COLUMNS
+    expected = {("scratch", "none", n, 1) for n in (4, 8)} | {
+        ("finetune", "snap", n, 1) for n in (4, 8)
+    }
+    assert set(zip(table["mode"], table["teacher"], table["n_real"], table["seed"])) == expected
+    test_set = read_structures(results / "real" / "test.extxyz")
+    assert (table["n_test"] == len(test_set)).all()
+    for column in ("e_rmse", "f_rmse", "e_mae", "f_mae"):
+        assert np.isfinite(table[column]).all() and (table[column] > 0).all()
+    # E0s refitted on the real subset: errors are tens of meV/atom, never the ~48 eV/atom
+    # between the teacher's and the reference's energy zeros.
+    assert (table["e_rmse"] < 5000).all()
+    assert (table["f_rmse"] < 10).all()
+    summary = pd.read_csv(results / "summary.csv")
+    assert set(summary["mode"]) == {"scratch", "finetune"}
+    gain = pd.read_csv(results / "pretraining_gain.csv")
+    assert gain["n_real"].tolist() == [4, 8]
+
+
+def test_metrics_agree_with_the_saved_predictions(campaign):
+    _, _, results = campaign
+    folder = results / "metrics" / "finetune" / "snap" / "n4" / "seed1"
+    scores = json.loads((folder / "metrics.json").read_text())
+    predictions = read_structures(folder / "predictions.extxyz")
+    n = np.array([len(a) for a in predictions])
+    de = np.array([a.info["MACE_energy"] - a.info["gfn1_energy"] for a in predictions]) / n * 1000
+    df = np.concatenate(
+        [(a.arrays["MACE_forces"] - a.arrays["gfn1_forces"]).ravel() for a in predictions]
+    )
+    assert scores["e_rmse"] == pytest.approx(np.sqrt(np.mean(de**2)), rel=1e-6)
+    assert scores["f_mae"] == pytest.approx(np.mean(np.abs(df)), rel=1e-6)
+
+
+def test_data_flows_through_explicit_keys_and_nested_subsets(campaign):
+    _, _, results = campaign
+    synthetic = read_structures(results / "synthetic" / "snap" / "train.extxyz")
+    synthetic += read_structures(results / "synthetic" / "snap" / "valid.extxyz")
+    assert len(synthetic) == 40
+    assert all("snap_energy" in a.info and "energy" not in a.info for a in synthetic)
+    assert min(min_distance(a) for a in synthetic) >= 1.1
+    pool = read_structures(results / "real" / "pool.extxyz")
+    test = read_structures(results / "real" / "test.extxyz")
+    ids = lambda s: [a.info["index"] for a in s]  # noqa: E731
+    assert len(pool) == 8 and not set(ids(pool)) & set(ids(test))
+    n4, n8 = (read_structures(results / "real" / "subsets" / f"n{n}.extxyz") for n in (4, 8))
+    assert ids(n8)[:4] == ids(n4) and sorted(ids(n8)) == sorted(ids(pool))
+
+
+def test_energy_zeros_follow_each_models_own_labels(campaign):
+    _, _, results = campaign
+    models = results / "models"
+    pretrained = model_e0s(load_model(models / "pretrain" / "snap" / "mace.model"))[6]
+    finetuned = model_e0s(load_model(models / "finetune" / "snap" / "n4" / "seed1" / "mace.model"))[
+        6
+    ]
+    scratch = model_e0s(load_model(models / "scratch" / "n4" / "seed1" / "mace.model"))[6]
+    assert -12 < pretrained < -6  # SNAP's PBE-like zero
+    assert -62 < scratch < -50  # GFN1-xTB's zero
+    assert finetuned == pytest.approx(scratch, abs=1.0)  # refitted, not copied from the teacher
+
+
+def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):
+    _, _, results = campaign
+    logs = list((results / "logs").rglob("*.log"))
+    benchmarks = list((results / "benchmarks").rglob("*.tsv"))
+    assert len(logs) == len(benchmarks) == 23  # every job but `all`
+    for plot in ("learning_curves.png", "parity.png"):
+        assert (results / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_second_run_has_nothing_to_do(campaign):
+    root, workdir, _ = campaign
+    run = snakemake(root, workdir, "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_default_campaign_dag_builds(root, tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--dry-run", "--directory", str(tmp_path),
+         "--snakefile", str(root / "Snakefile")],
+        capture_output=True, text=True, cwd=root,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
+    assert totals and int(totals[-1]) == 62  # 10 + 10 labelling, 1 + 16 training, 16 scores...
+
+
+def test_bad_config_stops_before_any_job(root, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((root / TINY).read_text().replace("sizes: [4, 8]", "sizes: [4, 80]"))
+    run = snakemake(root, tmp_path, "--dry-run", "--configfile", str(bad))
+    assert run.returncode != 0
+    assert "subsets.sizes: 80 exceeds the pool of real.n_pool = 8" in run.stderr
