@@ -32,9 +32,9 @@ def test_element_absent_from_training_set_is_an_error():
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    from mace import modules  # before e3nn: mace lets e3nn load its constants under torch 2.13
     import torch
     from e3nn import o3
+    from mace import modules  # before e3nn: mace lets e3nn load its constants under torch 2.13
 
     torch.manual_seed(0)
     return modules.MACE(
@@ -65,4 +65,4 @@ def test_refit_moves_model_to_the_new_energy_zero(tiny_model):
     after, _ = predict(tiny_model, structures)
     assert e0s[6] == pytest.approx(-9.0 - 48.0 + 0.7 / 64, abs=1e-4)
     assert model_e0s(tiny_model)[6] == pytest.approx(e0s[6])
-    assert np.mean((reference - after)) == pytest.approx(0.0, abs=1e-3)
+    assert np.mean(reference - after) == pytest.approx(0.0, abs=1e-3)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from conftest import labelled
 
+from conftest import labelled
 from synthpt.io import InputError, atomic_path, read_structures, validate_labels, write_structures
 
 

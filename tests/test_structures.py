@@ -18,7 +18,7 @@ def test_structures_do_not_depend_on_sharding():
     halves = generate(range(0, 2), "synthetic", 3, "C", 64, (1.5, 3.5), 1.1) + generate(
         range(2, 6), "synthetic", 3, "C", 64, (1.5, 3.5), 1.1
     )
-    for a, b in zip(whole, halves):
+    for a, b in zip(whole, halves, strict=True):
         assert np.array_equal(a.positions, b.positions)
     other_stream = generate(range(1), "real", 3, "C", 64, (1.5, 3.5), 1.1)
     assert not np.allclose(other_stream[0].positions, whole[0].positions)
@@ -37,7 +37,7 @@ def test_relaxation_with_teacher_lowers_forces():
     snap = make_calculator("snap", {"type": "lammps", "potential": "carbon_snap"}, ["C"])
     raw = generate(range(2), "real", 5, "C", 64, (2.0, 3.0), 1.1)
     relaxed = generate(range(2), "real", 5, "C", 64, (2.0, 3.0), 1.1, 8, snap)
-    for before, after in zip(raw, relaxed):
+    for before, after in zip(raw, relaxed, strict=True):
         before.calc, after.calc = snap, snap
         assert np.abs(after.get_forces()).max() < np.abs(before.get_forces()).max()
         assert min_distance(after) >= 1.1

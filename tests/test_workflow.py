@@ -49,7 +49,10 @@ def test_learning_curves_hold_every_model_with_sane_errors(campaign):
     expected = {("scratch", "none", n, 1) for n in (4, 8)} | {
         ("finetune", "snap", n, 1) for n in (4, 8)
     }
-    assert set(zip(table["mode"], table["teacher"], table["n_real"], table["seed"])) == expected
+    assert (
+        set(zip(table["mode"], table["teacher"], table["n_real"], table["seed"], strict=True))
+        == expected
+    )
     test_set = read_structures(results / "real" / "test.extxyz")
     assert (table["n_test"] == len(test_set)).all()
     for column in ("e_rmse", "f_rmse", "e_mae", "f_mae"):

@@ -50,5 +50,6 @@ rule plot:
         runtime=attempt_scaled(10),
     params:
         models=smallest_size_models(),
+        reference=config["reference"],
     script:
         "../scripts/plot.py"

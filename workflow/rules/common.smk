@@ -53,6 +53,25 @@ def smallest_size_models():
     return [m.path for m in MODELS if m.n_real == n and m.seed == seed]
 
 
+def training_settings(schedule):
+    """Everything a training job reads from the config (a change reruns the job)."""
+    return {
+        "seed": config["seed"],
+        "elements": config["elements"],
+        "reference": config["reference"],
+        "model": config["model"],
+        "schedule": config[schedule],
+    }
+
+
+def calculator_settings(name):
+    return {
+        "name": name,
+        "spec": config["calculators"][name],
+        "elements": config["elements"],
+    }
+
+
 def final_outputs():
     return [
         f"{RESULTS}/learning_curves.csv",

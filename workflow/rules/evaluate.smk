@@ -15,5 +15,9 @@ rule evaluate:
     resources:
         mem_mb=attempt_scaled(3000),
         runtime=attempt_scaled(20),
+    params:
+        elements=config["elements"],
+        reference=config["reference"],
+        dtype=config["model"]["dtype"],
     script:
         "../scripts/evaluate.py"

@@ -16,7 +16,8 @@ rule label_synthetic:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(60),
     params:
-        calculator=lambda wildcards: wildcards.teacher,
+        calculator=lambda wildcards: calculator_settings(wildcards.teacher),
+        max_force=config["structures"]["max_force"],
     script:
         "../scripts/label.py"
 
@@ -42,6 +43,9 @@ rule gather_synthetic:
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=attempt_scaled(30),
+    params:
+        seed=config["seed"],
+        valid_fraction=config["synthetic"]["valid_fraction"],
     script:
         "../scripts/gather_synthetic.py"
 
@@ -63,7 +67,8 @@ rule label_real:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(120),
     params:
-        calculator=config["reference"],
+        calculator=calculator_settings(config["reference"]),
+        max_force=config["structures"]["max_force"],
     script:
         "../scripts/label.py"
 
@@ -84,6 +89,10 @@ rule split_real:
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(10),
+    params:
+        seed=config["seed"],
+        n_pool=config["real"]["n_pool"],
+        n_test=config["real"]["n_test"],
     script:
         "../scripts/split_real.py"
 
@@ -103,5 +112,7 @@ rule subset_real:
     resources:
         mem_mb=attempt_scaled(1000),
         runtime=attempt_scaled(10),
+    params:
+        seed=config["seed"],
     script:
         "../scripts/subset.py"

@@ -16,6 +16,9 @@ rule generate_synthetic_structures:
     params:
         stream="synthetic",
         indices=lambda wildcards: shard_range("synthetic", wildcards.shard),
+        seed=config["seed"],
+        settings=config["structures"],
+        relaxer=calculator_settings(config["structures"]["relax_with"]),
     script:
         "../scripts/generate_structures.py"
 

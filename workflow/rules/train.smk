@@ -17,6 +17,7 @@ rule pretrain:
         runtime=attempt_scaled(120),
     params:
         mode="pretrain",
+        settings=training_settings("pretrain"),
         work_dir=f"{RESULTS}/models/pretrain/{{teacher}}/work",
     script:
         "../scripts/train.py"
@@ -39,6 +40,7 @@ rule train_scratch:
         runtime=attempt_scaled(60),
     params:
         mode="scratch",
+        settings=training_settings("finetune"),
         work_dir=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"
@@ -62,6 +64,7 @@ rule finetune:
         runtime=attempt_scaled(60),
     params:
         mode="finetune",
+        settings=training_settings("finetune"),
         work_dir=f"{RESULTS}/models/finetune/{{teacher}}/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"

@@ -16,10 +16,10 @@ from synthpt.evaluate import load_model, metrics, predict, with_predictions  # n
 from synthpt.io import read_structures, validate_labels, write_json, write_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
 
-energy_key, forces_key = label_keys(sm.config["reference"])
+energy_key, forces_key = label_keys(sm.params.reference)
 test = read_structures(sm.input.test)
-validate_labels(test, sm.input.test, energy_key, forces_key, sm.config["elements"])
-model = load_model(sm.input.model, sm.config["model"]["dtype"])
+validate_labels(test, sm.input.test, energy_key, forces_key, sm.params.elements)
+model = load_model(sm.input.model, sm.params.dtype)
 energies, forces = predict(model, test)
 scores = asdict(ModelId.from_path(sm.wildcards.model)) | metrics(
     test, energy_key, forces_key, energies, forces

@@ -18,8 +18,8 @@ if len(structures) < 2:
     raise ValueError(f"only {len(structures)} synthetic structures survived labelling: see rejects")
 valid, train = split(
     structures,
-    n_valid(len(structures), sm.config["synthetic"]["valid_fraction"]),
-    sm.config["seed"],
+    n_valid(len(structures), sm.params.valid_fraction),
+    sm.params.seed,
 )
 write_structures(sm.output.valid, valid)
 write_structures(sm.output.train, train)

@@ -13,18 +13,17 @@ from synthpt.calculators import make_calculator  # noqa: E402
 from synthpt.io import write_structures  # noqa: E402
 from synthpt.structures import generate  # noqa: E402
 
-config, settings = sm.config, sm.config["structures"]
-relaxer = settings["relax_with"]
+settings, relaxer = sm.params.settings, sm.params.relaxer
 structures = generate(
     indices=range(*sm.params.indices),
     stream=sm.params.stream,
-    seed=config["seed"],
-    element=config["elements"][0],
+    seed=sm.params.seed,
+    element=relaxer["elements"][0],
     n_atoms=settings["n_atoms"],
     density_range=tuple(settings["density_range"]),
     min_dist=settings["min_distance"],
     relax_steps=settings["relax_steps"],
-    relax_calculator=make_calculator(relaxer, config["calculators"][relaxer], config["elements"]),
+    relax_calculator=make_calculator(**relaxer),
 )
 write_structures(sm.output[0], structures)
 log.info("wrote %d structures to %s", len(structures), sm.output[0])

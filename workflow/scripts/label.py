@@ -13,10 +13,10 @@ from synthpt.calculators import make_calculator  # noqa: E402
 from synthpt.io import read_structures, write_structures  # noqa: E402
 from synthpt.labelling import label  # noqa: E402
 
-name = sm.params.calculator
-calculator = make_calculator(name, sm.config["calculators"][name], sm.config["elements"])
+settings = sm.params.calculator
+name = settings["name"]
 labelled, rejects = label(
-    read_structures(sm.input[0]), calculator, name, sm.config["structures"]["max_force"]
+    read_structures(sm.input[0]), make_calculator(**settings), name, sm.params.max_force
 )
 write_structures(sm.output.rejects, rejects)
 write_structures(sm.output.labelled, labelled)

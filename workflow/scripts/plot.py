@@ -19,9 +19,9 @@ from synthpt.labelling import label_keys  # noqa: E402
 with atomic_path(sm.output.curves) as tmp:
     plot_learning_curves(pd.read_csv(sm.input.summary), tmp)
 predictions = {}
-for path, model in zip(sm.input.predictions, sm.params.models):
+for path, model in zip(sm.input.predictions, sm.params.models, strict=True):
     model = ModelId.from_path(model)
     name = "scratch" if model.mode == "scratch" else f"{model.mode} from {model.teacher}"
     predictions[f"{name}, n={model.n_real}, seed {model.seed}"] = read_structures(path)
 with atomic_path(sm.output.parity) as tmp:
-    plot_parity(predictions, *label_keys(sm.config["reference"]), tmp)
+    plot_parity(predictions, *label_keys(sm.params.reference), tmp)

@@ -12,11 +12,11 @@ log = start_job(sm.log[0], sm.threads)
 from synthpt.io import read_structures, write_structures  # noqa: E402
 from synthpt.subsets import split_pool_test  # noqa: E402
 
-real = sm.config["real"]
+n_pool, n_test = sm.params.n_pool, sm.params.n_test
 structures = [a for path in sm.input for a in read_structures(path, allow_empty=True)]
-pool, test = split_pool_test(structures, real["n_pool"], real["n_test"], sm.config["seed"])
-if len(test) < real["n_test"]:
-    log.warning("test set has %d structures, not %d: some were rejected", len(test), real["n_test"])
+pool, test = split_pool_test(structures, n_pool, n_test, sm.params.seed)
+if len(test) < n_test:
+    log.warning("test set has %d structures, not %d: some were rejected", len(test), n_test)
 write_structures(sm.output.test, test)
 write_structures(sm.output.pool, pool)
 log.info("pool %d, test %d", len(pool), len(test))

@@ -20,19 +20,17 @@ from synthpt.training import (  # noqa: E402
     run_mace,
 )
 
-config, mode = sm.config, sm.params.mode
-elements, model_config = config["elements"], config["model"]
-labeller = sm.wildcards.teacher if mode == "pretrain" else config["reference"]
+mode, settings = sm.params.mode, sm.params.settings
+elements, model_config, schedule = settings["elements"], settings["model"], settings["schedule"]
+labeller = sm.wildcards.teacher if mode == "pretrain" else settings["reference"]
 energy_key, forces_key = label_keys(labeller)
 train = read_structures(sm.input.train)
 validate_labels(train, sm.input.train, energy_key, forces_key, elements)
 energies = [energy_forces(a, energy_key, forces_key)[0] for a in train]
 
 if mode == "pretrain":
-    schedule = config["pretrain"]
     epochs = schedule["epochs"]
 else:
-    schedule = config["finetune"]
     n_train = len(train) - n_valid(len(train), schedule["valid_fraction"])
     epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["steps"])
 
@@ -59,7 +57,7 @@ arguments = mace_arguments(
     architecture=model_config,
     schedule=schedule,
     epochs=epochs,
-    seed=int(sm.wildcards.get("seed", config["seed"])),
+    seed=int(sm.wildcards.get("seed", settings["seed"])),
     dtype=model_config["dtype"],
     device=model_config["device"],
     foundation_model=foundation,

@@ -29,7 +29,7 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def pretraining_gain(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per teacher and size: fine-tuned over scratch mean RMSE (below 1 means pre-training helps)."""
+    """Per teacher and size: fine-tuned / scratch mean RMSE (below 1: pre-training helps)."""
     scratch = summary[summary["mode"] == SCRATCH].set_index("n_real")
     rows = []
     for (teacher, mode), group in summary[summary["mode"] != SCRATCH].groupby(["teacher", "mode"]):
@@ -94,7 +94,7 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), constrained_layout=True)
-    for ax, (metric, title) in zip(axes, METRICS.items()):
+    for ax, (metric, title) in zip(axes, METRICS.items(), strict=True):
         for (teacher, mode), group in summary.groupby(["teacher", "mode"]):
             group = group.sort_values("n_real")
             ax.errorbar(
@@ -116,7 +116,7 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
 
 
 def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> None:
-    """Energy (per atom) and force parity, one colour per model; ``predictions`` maps label -> atoms."""
+    """Energy (per atom) and force parity plots; ``predictions`` maps a label to structures."""
     import matplotlib
 
     matplotlib.use("Agg")

