@@ -17,6 +17,15 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 
 
+# Seconds of work each: not worth a cluster job.
+localrules:
+    all,
+    split_real,
+    subset_real,
+    aggregate,
+    plot,
+
+
 rule all:
     default_target: True
     input:

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 sys.path.insert(0, str(ROOT / "workflow"))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -33,3 +35,25 @@ def labelled(structures, name="ref", seed=0):
         atoms.arrays[f"{name}_forces"] = rng.normal(size=(len(atoms), 3))
         out.append(atoms)
     return out
+
+
+def snakemake(root, workdir, *args, configfile=TINY):
+    """Run the workflow in ``workdir`` on ``configfile``; return the CompletedProcess."""
+    command = [
+        sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(configfile), *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, cwd=root)
+
+
+@pytest.fixture(scope="session")
+def campaign(tmp_path_factory):
+    """The tiny campaign, run once through the README's `make run` entry point."""
+    workdir = tmp_path_factory.mktemp("campaign")
+    run = subprocess.run(
+        ["make", "-C", str(ROOT), "run", "CORES=2",
+         f"ARGS=--directory {workdir} --configfile {TINY}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
+    return ROOT, workdir, workdir / "results" / "tiny"

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import TINY, snakemake
 from synthpt.aggregate import COLUMNS
 from synthpt.e0s import model_e0s
 from synthpt.evaluate import load_model
@@ -16,30 +17,6 @@ from synthpt.io import read_structures
 from synthpt.structures import min_distance
 
 pytestmark = pytest.mark.workflow
-TINY = "tests/configs/tiny.yaml"
-
-
-def snakemake(root, workdir, *args):
-    command = [
-        sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(root / TINY), *args,
-    ]  # fmt: skip
-    return subprocess.run(command, capture_output=True, text=True, cwd=root)
-
-
-@pytest.fixture(scope="module")
-def campaign(tmp_path_factory):
-    """Run the tiny campaign through the README's `make run` entry point."""
-    from conftest import ROOT
-
-    workdir = tmp_path_factory.mktemp("campaign")
-    run = subprocess.run(
-        ["make", "-C", str(ROOT), "run", "CORES=2",
-         f"ARGS=--directory {workdir} --configfile {ROOT / TINY}"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    return ROOT, workdir, workdir / "results" / "tiny"
 
 
 def test_learning_curves_hold_every_model_with_sane_errors(campaign):
@@ -138,7 +115,7 @@ def test_default_campaign_dag_builds(root, tmp_path):
 
 def test_bad_config_stops_before_any_job(root, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((root / TINY).read_text().replace("sizes: [4, 8]", "sizes: [4, 80]"))
-    run = snakemake(root, tmp_path, "--dry-run", "--configfile", str(bad))
+    bad.write_text(TINY.read_text().replace("sizes: [4, 8]", "sizes: [4, 80]"))
+    run = snakemake(root, tmp_path, "--dry-run", configfile=bad)
     assert run.returncode != 0
     assert "subsets.sizes: 80 exceeds the pool of real.n_pool = 8" in run.stderr

@@ -1,3 +1,4 @@
+import math
 import sys
 
 from snakemake.utils import validate
@@ -40,6 +41,23 @@ def shard_range(stream, shard):
 
 def shards(pattern, stream, **wildcards):
     return expand(pattern, shard=range(config[stream]["n_shards"]), **wildcards)
+
+
+ON_GPU = config["model"]["device"] == "cuda"
+TRAINING_GPUS = 1 if ON_GPU else 0
+TRAINING_CPUS_PER_GPU = config["threads"]["train"] if ON_GPU else 0
+
+
+def training_minutes(schedule):
+    """Wall-time request of one training job: a CPU estimate, doubled, plus start-up."""
+    atoms = config["structures"]["n_atoms"]
+    settings = config[schedule]
+    if schedule == "pretrain":
+        atom_steps = config["synthetic"]["n_structures"] * settings["epochs"] * atoms
+    else:
+        atom_steps = settings["steps"] * settings["batch_size"] * atoms
+    seconds_per_atom_step = 4e-4 * (2 if config["model"]["dtype"] == "float64" else 1)
+    return 10 + math.ceil(2 * atom_steps * seconds_per_atom_step / 60)
 
 
 def attempt_scaled(base):

@@ -9,6 +9,8 @@ rule label_synthetic:
     benchmark:
         f"{BENCHMARKS}/label_synthetic/{{teacher}}/shard-{{shard}}.tsv"
     priority: 10
+    group:
+        "labelling"
     conda:
         ENV
     threads: config["threads"]["label"]
@@ -60,6 +62,8 @@ rule label_real:
         f"{LOGS}/label_real/shard-{{shard}}.log",
     benchmark:
         f"{BENCHMARKS}/label_real/shard-{{shard}}.tsv"
+    group:
+        "labelling"
     conda:
         ENV
     threads: config["threads"]["label"]

@@ -7,6 +7,8 @@ rule generate_synthetic_structures:
     benchmark:
         f"{BENCHMARKS}/generate_structures/synthetic/shard-{{shard}}.tsv"
     priority: 10
+    group:
+        "labelling"
     conda:
         ENV
     threads: config["threads"]["label"]

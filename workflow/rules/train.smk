@@ -14,7 +14,9 @@ rule pretrain:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(6000),
-        runtime=attempt_scaled(120),
+        runtime=lambda wildcards, attempt: training_minutes("pretrain") * attempt,
+        gpu=TRAINING_GPUS,
+        cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
         mode="pretrain",
         settings=training_settings("pretrain"),
@@ -37,7 +39,9 @@ rule train_scratch:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
-        runtime=attempt_scaled(60),
+        runtime=lambda wildcards, attempt: training_minutes("finetune") * attempt,
+        gpu=TRAINING_GPUS,
+        cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
         mode="scratch",
         settings=training_settings("finetune"),
@@ -61,7 +65,9 @@ rule finetune:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
-        runtime=attempt_scaled(60),
+        runtime=lambda wildcards, attempt: training_minutes("finetune") * attempt,
+        gpu=TRAINING_GPUS,
+        cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
         mode="finetune",
         settings=training_settings("finetune"),

@@ -1,0 +1,150 @@
+"""The campaign through `snakemake --profile slurm` on a real single-node SLURM.
+
+CI starts SLURM with tests/slurm/start.sh; elsewhere these tests are skipped when no SLURM
+answers (under CI=true they fail instead).
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, TINY
+
+pytestmark = pytest.mark.slurm
+
+
+def slurm_up() -> bool:
+    if not shutil.which("sinfo"):
+        return False
+    run = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    return run.returncode == 0 and bool(re.search(r"idle|mix|alloc", run.stdout))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def slurm():
+    if not slurm_up():
+        if os.environ.get("CI"):
+            pytest.fail("SLURM is not running: .ci/run starts it with tests/slurm/start.sh")
+        pytest.skip("no SLURM here: start one with tests/slurm/start.sh")
+
+
+def profile_command(workdir, configfile, *targets):
+    return [
+        sys.executable, "-m", "snakemake", "--profile", str(ROOT / "slurm"),
+        "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(configfile), "--slurm-init-seconds-before-status-checks", "2",
+        "--jobs", "4", *targets,
+    ]  # fmt: skip
+
+
+def slurm_job_logs(workdir) -> dict[str, list[Path]]:
+    """The plugin's per-SLURM-job logs, by rule or group: one file per sbatch submission."""
+    logs = {}
+    for path in (Path(workdir) / ".snakemake" / "slurm_logs").rglob("*.log"):
+        logs.setdefault(
+            path.relative_to(Path(workdir) / ".snakemake" / "slurm_logs").parts[0], []
+        ).append(path)
+    return logs
+
+
+@pytest.fixture(scope="module")
+def slurm_campaign(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("slurm-campaign")
+    run = subprocess.run(profile_command(workdir, TINY), capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
+    return workdir, run.stdout + run.stderr
+
+
+def test_jobs_go_through_sbatch_and_give_the_local_results(slurm_campaign, campaign):
+    workdir, output = slurm_campaign
+    job_ids = set(re.findall(r"SLURM jobid (\d+)", output)) | set(
+        re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", output)
+    )
+    assert job_ids, output[-3000:]
+    logs = slurm_job_logs(workdir)
+    assert {"rule_pretrain", "rule_finetune", "rule_train_scratch", "rule_evaluate"} <= set(logs)
+    _, local_dir, local_results = campaign
+    slurm_results = workdir / "results" / "tiny"
+    files = lambda d: {  # noqa: E731
+        p.relative_to(d)
+        for p in d.rglob("*")
+        if p.is_file() and not {"logs", "benchmarks", "work"} & set(p.parts)
+    }
+    assert files(slurm_results) == files(local_results)
+    # Same seeds, same data: MACE training is deterministic, so the learning curves agree.
+    slurm_table = pd.read_csv(slurm_results / "learning_curves.csv")
+    local_table = pd.read_csv(local_results / "learning_curves.csv")
+    pd.testing.assert_frame_equal(slurm_table, local_table, rtol=1e-5)
+
+
+def test_labelling_shards_share_slurm_jobs(slurm_campaign):
+    workdir, _ = slurm_campaign
+    config = yaml.safe_load(TINY.read_text())
+    shard_jobs = 2 * (config["synthetic"]["n_shards"] + config["real"]["n_shards"])
+    logs = slurm_job_logs(workdir)
+    grouped = [name for name in logs if name.startswith("group_")]
+    assert grouped, sorted(logs)
+    submitted = sum(len(logs[name]) for name in grouped)
+    assert 0 < submitted < shard_jobs
+    assert not {"rule_label_real", "rule_label_synthetic"} & set(logs)
+
+
+def test_second_slurm_run_has_nothing_to_do(slurm_campaign):
+    workdir, _ = slurm_campaign
+    run = subprocess.run(profile_command(workdir, TINY), capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def epochs_trained(log_text: str) -> list[int]:
+    return [int(e) for e in re.findall(r"INFO: Epoch (\d+):", log_text)]
+
+
+def test_cancelled_training_is_retried_and_resumes_from_its_checkpoint(tmp_path):
+    """scancel a pre-training job mid-way: SLURM reruns it and it goes on from its checkpoint."""
+    config = yaml.safe_load(TINY.read_text())
+    config["pretrain"]["epochs"] = 40
+    configfile = tmp_path / "long-pretrain.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    target = "results/tiny/models/pretrain/snap/mace.model"
+    work = tmp_path / "results" / "tiny" / "models" / "pretrain" / "snap" / "work"
+    process = subprocess.Popen(
+        profile_command(tmp_path, configfile, target),
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 400
+        while time.time() < deadline and not list((work / "checkpoints").glob("*epoch-[3-9]*.pt")):
+            assert process.poll() is None, process.stdout.read()[-3000:]
+            time.sleep(0.5)
+        assert list((work / "checkpoints").glob("*.pt")), "no checkpoint appeared"
+        running = subprocess.run(
+            ["squeue", "-h", "-o", "%i %j", "--states=RUNNING"], capture_output=True, text=True
+        ).stdout.split("\n")
+        job_id = next(line.split()[0] for line in running if line.strip())
+        subprocess.run(["scancel", job_id], check=True)
+        output, _ = process.communicate(timeout=500)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(60)
+    assert process.returncode == 0, output[-4000:]
+    assert "CANCELLED" in output or "cancelled" in output.lower()
+    log = (tmp_path / "results" / "tiny" / "logs" / "pretrain" / "snap.log").read_text()
+    first, resumed = log.split("resuming: ", 1)
+    assert "running: " in first
+    before, after = epochs_trained(first), epochs_trained(resumed)
+    assert before and after
+    assert min(after) > 0 and min(after) <= max(before) + 1  # goes on where it was saved
+    assert max(after) == config["pretrain"]["epochs"] - 1
+    assert len(before) + len(after) < 2 * config["pretrain"]["epochs"]
+    assert (tmp_path / target).stat().st_size > 0
