@@ -42,6 +42,7 @@ def profile_command(workdir, configfile, *targets):
         sys.executable, "-m", "snakemake", "--profile", str(ROOT / "slurm"),
         "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
         "--configfile", str(configfile), "--slurm-init-seconds-before-status-checks", "2",
+        "--slurm-logdir", str(Path(workdir) / "slurm_logs"), "--slurm-keep-successful-logs",
         "--jobs", "4", *targets,
     ]  # fmt: skip
 
@@ -66,10 +67,12 @@ def slurm_campaign(tmp_path_factory):
 
 def test_jobs_go_through_sbatch_and_give_the_local_results(slurm_campaign, campaign):
     workdir, output = slurm_campaign
-    job_ids = set(re.findall(r"SLURM jobid (\d+)", output)) | set(
-        re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", output)
-    )
+    job_ids = set(re.findall(r"has been submitted with SLURM jobid (\d+)", output))
     assert job_ids, output[-3000:]
+    states = subprocess.run(
+        ["scontrol", "show", "job", max(job_ids, key=int)], capture_output=True, text=True
+    ).stdout
+    assert "JobState=COMPLETED" in states, states  # SLURM's own record of the last job
     logs = slurm_job_logs(workdir)
     assert {"rule_pretrain", "rule_finetune", "rule_train_scratch", "rule_evaluate"} <= set(logs)
     _, local_dir, local_results = campaign

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from synthpt.structures import generate
@@ -24,7 +26,7 @@ def test_pool_and_test_are_disjoint_and_order_free(pool_source):
 def test_subsets_are_nested_and_deterministic(pool_source):
     pool, _ = split_pool_test(pool_source, 20, 8, seed=1)
     subsets = [ids(nested_subset(pool, n, seed=1)) for n in (3, 5, 10, 20)]
-    for small, large in zip(subsets, subsets[1:], strict=True):
+    for small, large in pairwise(subsets):
         assert large[: len(small)] == small
     assert sorted(subsets[-1]) == sorted(ids(pool))
     assert ids(nested_subset(pool[::-1], 5, seed=1)) == subsets[1]

@@ -118,4 +118,4 @@ def test_bad_config_stops_before_any_job(root, tmp_path):
     bad.write_text(TINY.read_text().replace("sizes: [4, 8]", "sizes: [4, 80]"))
     run = snakemake(root, tmp_path, "--dry-run", configfile=bad)
     assert run.returncode != 0
-    assert "subsets.sizes: 80 exceeds the pool of real.n_pool = 8" in run.stderr
+    assert "subsets.sizes: 80 exceeds the pool of real.n_pool = 8" in run.stdout + run.stderr
