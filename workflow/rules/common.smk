@@ -60,6 +60,30 @@ def training_minutes(schedule):
     return 10 + math.ceil(2 * atom_steps * seconds_per_atom_step / 60)
 
 
+# Seconds per 64-atom structure and call on one CPU core (LAB-NOTES), padded for safety.
+SECONDS_PER_CALL = {
+    "lammps": 0.1,
+    "tersoff": 0.05,
+    "xtb": 4.0,
+    "chgnet": 4.0,
+    "mace": 1.0,
+}
+
+
+def shard_minutes(stream, calls_per_structure, calculator):
+    """Wall-time request of one shard job: its structures times the calculator's cost."""
+    per_shard = math.ceil(n_structures(stream) / config[stream]["n_shards"])
+    kind = config["calculators"][calculator]["type"]
+    scale = (config["structures"]["n_atoms"] / 64) ** (3 if kind == "xtb" else 1)
+    seconds = per_shard * calls_per_structure * SECONDS_PER_CALL[kind] * scale
+    return 5 + math.ceil(2 * seconds / 60)
+
+
+def generation_minutes(stream):
+    relaxer = config["structures"]["relax_with"]
+    return shard_minutes(stream, 1 + config["structures"]["relax_steps"], relaxer)
+
+
 def attempt_scaled(base):
     """A resource that grows with each retry (attempt 1, 2, ...)."""
     return lambda wildcards, attempt: base * attempt

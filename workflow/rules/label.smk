@@ -16,7 +16,10 @@ rule label_synthetic:
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(60),
+        runtime=lambda wildcards, attempt: shard_minutes(
+            "synthetic", 1, wildcards.teacher
+        )
+        * attempt,
     params:
         calculator=lambda wildcards: calculator_settings(wildcards.teacher),
         max_force=config["structures"]["max_force"],
@@ -69,7 +72,10 @@ rule label_real:
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(120),
+        runtime=lambda wildcards, attempt: shard_minutes(
+            "real", 1, config["reference"]
+        )
+        * attempt,
     params:
         calculator=calculator_settings(config["reference"]),
         max_force=config["structures"]["max_force"],

@@ -14,7 +14,7 @@ rule generate_synthetic_structures:
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(60),
+        runtime=lambda wildcards, attempt: generation_minutes("synthetic") * attempt,
     params:
         stream="synthetic",
         indices=lambda wildcards: shard_range("synthetic", wildcards.shard),
@@ -33,6 +33,9 @@ use rule generate_synthetic_structures as generate_real_structures with:
     benchmark:
         f"{BENCHMARKS}/generate_structures/real/shard-{{shard}}.tsv"
     priority: 0
+    resources:
+        mem_mb=attempt_scaled(2000),
+        runtime=lambda wildcards, attempt: generation_minutes("real") * attempt,
     params:
         stream="real",
         indices=lambda wildcards: shard_range("real", wildcards.shard),

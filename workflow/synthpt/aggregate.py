@@ -92,6 +92,7 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), constrained_layout=True)
     for ax, (metric, title) in zip(axes, METRICS.items(), strict=True):
@@ -107,6 +108,9 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        sizes = sorted(summary["n_real"].unique())
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("real training structures")
         ax.set_ylabel(title)
         ax.grid(True, which="both", alpha=0.3)
