@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= all
 ARGS ?=
 
-.PHONY: run test lint clean-venv
+.PHONY: run test lint bench clean-venv
 
 run: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) $(ARGS)
@@ -12,9 +12,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/python -m pytest -q tests
 
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/run.py
+
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check workflow tests
-	$(VENV)/bin/ruff format --check workflow tests
+	$(VENV)/bin/ruff check workflow tests bench
+	$(VENV)/bin/ruff format --check workflow tests bench
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
 	$(VENV)/bin/snakemake --lint
 
