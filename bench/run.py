@@ -29,13 +29,6 @@ sys.path.insert(0, str(ROOT / "workflow"))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-TEACHERS = {
-    "snap": {"type": "lammps", "potential": "carbon_snap"},
-    "ltersoff": {"type": "lammps", "potential": "tersoff"},
-    "rebo": {"type": "lammps", "potential": "rebo"},
-    "lcbop": {"type": "lammps", "potential": "lcbop"},
-    "tersoff": {"type": "tersoff"},
-}
 
 
 def table(title, header, rows):
@@ -53,6 +46,7 @@ def snakemake(workdir, configfile, *args):
 
 
 def bench_labelling(n_structures=400):
+    from synthpt.calculators import OFFLINE_CARBON_TEACHERS as TEACHERS
     from synthpt.calculators import make_calculator
     from synthpt.labelling import label
     from synthpt.structures import generate
@@ -87,6 +81,8 @@ def bench_labelling(n_structures=400):
 
 
 def paper_scale(n_shards):
+    from synthpt.calculators import OFFLINE_CARBON_TEACHERS as TEACHERS
+
     config = copy.deepcopy(DEFAULT)
     config["calculators"].update(tersoff=TEACHERS["tersoff"], rebo=TEACHERS["rebo"])
     config.update(campaign="paper", teachers=["snap", "tersoff", "rebo"])

@@ -2,16 +2,9 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from synthpt.calculators import OFFLINE_CARBON_TEACHERS as OFFLINE
 from synthpt.calculators import CalculatorConfigError, make_calculator
 from synthpt.labelling import label, label_keys
-
-OFFLINE = {
-    "snap": {"type": "lammps", "potential": "carbon_snap"},
-    "rebo": {"type": "lammps", "potential": "rebo"},
-    "lcbop": {"type": "lammps", "potential": "lcbop"},
-    "ltersoff": {"type": "lammps", "potential": "tersoff"},
-    "tersoff": {"type": "tersoff"},
-}
 
 
 def diamond(rattle=0.05, repeat=2):

