@@ -9,11 +9,11 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.io import read_structures, write_structures  # noqa: E402
+from synthpt.io import read_shards, write_structures  # noqa: E402
 from synthpt.subsets import split  # noqa: E402
 from synthpt.training import n_valid  # noqa: E402
 
-structures = [a for path in sm.input for a in read_structures(path, allow_empty=True)]
+structures = read_shards(sm.input)
 if len(structures) < 2:
     raise ValueError(f"only {len(structures)} synthetic structures survived labelling: see rejects")
 valid, train = split(

@@ -11,7 +11,7 @@ log = start_job(sm.log[0], sm.threads)
 
 import pandas as pd  # noqa: E402
 
-from synthpt.aggregate import plot_learning_curves, plot_parity  # noqa: E402
+from synthpt.aggregate import model_label, plot_learning_curves, plot_parity  # noqa: E402
 from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.io import atomic_path, read_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
@@ -21,7 +21,7 @@ with atomic_path(sm.output.curves) as tmp:
 predictions = {}
 for path, model in zip(sm.input.predictions, sm.params.models, strict=True):
     model = ModelId.from_path(model)
-    name = "scratch" if model.mode == "scratch" else f"{model.mode} from {model.teacher}"
+    name = model_label(model.teacher, model.mode)
     predictions[f"{name}, n={model.n_real}, seed {model.seed}"] = read_structures(path)
 with atomic_path(sm.output.parity) as tmp:
     plot_parity(predictions, *label_keys(sm.params.reference), tmp)

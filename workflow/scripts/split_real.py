@@ -9,11 +9,11 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.io import read_structures, write_structures  # noqa: E402
+from synthpt.io import read_shards, write_structures  # noqa: E402
 from synthpt.subsets import split_pool_test  # noqa: E402
 
 n_pool, n_test = sm.params.n_pool, sm.params.n_test
-structures = [a for path in sm.input for a in read_structures(path, allow_empty=True)]
+structures = read_shards(sm.input)
 pool, test = split_pool_test(structures, n_pool, n_test, sm.params.seed)
 if len(test) < n_test:
     log.warning("test set has %d structures, not %d: some were rejected", len(test), n_test)

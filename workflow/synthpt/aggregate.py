@@ -83,7 +83,7 @@ def data_efficiency(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _label(teacher: str, mode: str) -> str:
+def model_label(teacher: str, mode: str) -> str:
     return "scratch" if mode == SCRATCH else f"{mode} from {teacher}"
 
 
@@ -104,7 +104,7 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
                 yerr=group[f"{metric}_std"].fillna(0.0),
                 marker="o" if mode == SCRATCH else "s",
                 capsize=3,
-                label=_label(teacher, mode),
+                label=model_label(teacher, mode),
             )
         ax.set_xscale("log")
         ax.set_yscale("log")

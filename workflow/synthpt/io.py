@@ -64,6 +64,11 @@ def read_structures(path, allow_empty: bool = False) -> list[Atoms]:
     return structures
 
 
+def read_shards(paths) -> list[Atoms]:
+    """All structures of several shard files; a shard emptied by rejects is allowed."""
+    return [atoms for path in paths for atoms in read_structures(path, allow_empty=True)]
+
+
 def energy_forces(atoms: Atoms, energy_key: str, forces_key: str):
     """The labels stored under explicit keys, as (float, (N, 3) array)."""
     return float(atoms.info[energy_key]), np.asarray(atoms.arrays[forces_key])

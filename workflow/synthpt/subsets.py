@@ -22,11 +22,11 @@ def split(structures: list[Atoms], n_first: int, seed: int, stream: int = SPLIT_
     return shuffled[:n_first], shuffled[n_first:]
 
 
-def split_pool_test(structures: list[Atoms], n_pool: int, n_test: int, seed: int, where: str = ""):
+def split_pool_test(structures: list[Atoms], n_pool: int, n_test: int, seed: int):
     """A pool of exactly ``n_pool`` and a disjoint test set of at most ``n_test`` structures."""
     if len(structures) < n_pool + 1:
         raise ValueError(
-            f"{where}only {len(structures)} labelled real structures: need a pool of {n_pool}"
+            f"only {len(structures)} labelled real structures: need a pool of {n_pool}"
             " and at least one test structure (see the rejects files)"
         )
     pool, rest = split(structures, n_pool, seed)

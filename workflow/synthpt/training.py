@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from synthpt.io import atomic_path
+from synthpt.runtime import THREAD_VARIABLES
 
 MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
@@ -82,7 +83,7 @@ def mace_arguments(
 
 def thread_environment(threads: int, work_dir) -> dict[str, str]:
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in THREAD_VARIABLES:
         env[var] = str(threads)
     env["MPLCONFIGDIR"] = str(Path(work_dir) / ".matplotlib")
     return env
