@@ -3,7 +3,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: f"{workflow.basedir}/config/config.yaml"
+# A --configfile is a whole campaign: it replaces the embedded default rather than merging into it.
+if not workflow.overwrite_configfiles:
+
+    configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -20,9 +23,10 @@ include: "workflow/rules/aggregate.smk"
 # Seconds of work each: not worth a cluster job.
 localrules:
     all,
-    split_real,
     subset_real,
     aggregate,
+    aggregate_sweep,
+    provenance,
     plot,
 
 

@@ -1,6 +1,6 @@
 rule aggregate:
     input:
-        [f"{RESULTS}/metrics/{m.path}/metrics.json" for m in MODELS],
+        metrics_files(MODELS),
     output:
         table=f"{RESULTS}/learning_curves.csv",
         summary=f"{RESULTS}/summary.csv",
@@ -53,3 +53,52 @@ rule plot:
         reference=config["reference"],
     script:
         "../scripts/plot.py"
+
+
+# One slice of the sweep (nN, seedS, scratch, teacher-T) as a target: runs what that slice
+# needs, then tabulates every model with metrics so far and lists the missing ones.
+rule aggregate_sweep:
+    input:
+        lambda wildcards: metrics_files(sweep_slice(config, wildcards.sweep)),
+    output:
+        table=f"{RESULTS}/sweeps/{{sweep}}/learning_curves.csv",
+        missing=f"{RESULTS}/sweeps/{{sweep}}/missing.csv",
+        curves=f"{RESULTS}/sweeps/{{sweep}}/learning_curves.png",
+    log:
+        f"{LOGS}/aggregate_sweep/{{sweep}}.log",
+    benchmark:
+        f"{BENCHMARKS}/aggregate_sweep/{{sweep}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
+    params:
+        models=[m.path for m in MODELS],
+        metrics=metrics_files(MODELS),
+    script:
+        "../scripts/aggregate_sweep.py"
+
+
+rule provenance:
+    input:
+        real_files(config),
+    output:
+        config=f"{RESULTS}/provenance/config.yaml",
+        record=f"{RESULTS}/provenance/provenance.json",
+    log:
+        f"{LOGS}/provenance.log",
+    benchmark:
+        f"{BENCHMARKS}/provenance.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
+    params:
+        config=config,
+        workflow_dir=workflow.basedir,
+    script:
+        "../scripts/provenance.py"

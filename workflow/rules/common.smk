@@ -5,7 +5,14 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from synthpt.campaign import check_config, sweep
+from synthpt.campaign import (
+    SWEEP_SLICE,
+    check_config,
+    real_files,
+    real_from_files,
+    sweep,
+    sweep_slice,
+)
 from synthpt.structures import shard_indices
 
 validate(config, schema="../../config/schema.yaml")
@@ -16,6 +23,9 @@ LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 ENV = "../../envs/synthpt.yaml"
 MODELS = sweep(config)
+REAL_FROM_FILES = real_from_files(config)
+# The ingest report of the user's real data; training waits for it.
+REAL_CHECKED = f"{RESULTS}/real/ingest.json" if REAL_FROM_FILES else []
 
 
 wildcard_constraints:
@@ -24,6 +34,7 @@ wildcard_constraints:
     n=r"\d+",
     seed=r"\d+",
     model=r"(scratch|finetune/[A-Za-z0-9]+)/n\d+/seed\d+",
+    sweep=SWEEP_SLICE,
 
 
 def n_structures(stream):
@@ -103,6 +114,7 @@ def training_settings(schedule):
         "reference": config["reference"],
         "model": config["model"],
         "schedule": config[schedule],
+        **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }
 
 
@@ -114,8 +126,13 @@ def calculator_settings(name):
     }
 
 
+def metrics_files(models):
+    return [f"{RESULTS}/metrics/{m.path}/metrics.json" for m in models]
+
+
 def final_outputs():
     return [
+        f"{RESULTS}/provenance/provenance.json",
         f"{RESULTS}/learning_curves.csv",
         f"{RESULTS}/plots/learning_curves.png",
         f"{RESULTS}/plots/parity.png",

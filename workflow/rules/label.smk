@@ -55,56 +55,92 @@ rule gather_synthetic:
         "../scripts/gather_synthetic.py"
 
 
-rule label_real:
-    input:
-        f"{RESULTS}/structures/real/shard-{{shard}}.extxyz",
-    output:
-        labelled=f"{RESULTS}/real/labelled/shard-{{shard}}.extxyz",
-        rejects=f"{RESULTS}/real/rejects/shard-{{shard}}.extxyz",
-    log:
-        f"{LOGS}/label_real/shard-{{shard}}.log",
-    benchmark:
-        f"{BENCHMARKS}/label_real/shard-{{shard}}.tsv"
-    group:
-        "labelling"
-    conda:
-        ENV
-    threads: config["threads"]["label"]
-    resources:
-        mem_mb=attempt_scaled(2000),
-        runtime=lambda wildcards, attempt: shard_minutes(
-            "real", 1, config["reference"]
-        )
-        * attempt,
-    params:
-        calculator=calculator_settings(config["reference"]),
-        max_force=config["structures"]["max_force"],
-    script:
-        "../scripts/label.py"
+if REAL_FROM_FILES:
 
+    localrules:
+        ingest_real,
 
-rule split_real:
-    input:
-        shards(f"{RESULTS}/real/labelled/shard-{{shard}}.extxyz", "real"),
-    output:
-        pool=f"{RESULTS}/real/pool.extxyz",
-        test=f"{RESULTS}/real/test.extxyz",
-    log:
-        f"{LOGS}/split_real.log",
-    benchmark:
-        f"{BENCHMARKS}/split_real.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=attempt_scaled(2000),
-        runtime=attempt_scaled(10),
-    params:
-        seed=config["seed"],
-        n_pool=config["real"]["n_pool"],
-        n_test=config["real"]["n_test"],
-    script:
-        "../scripts/split_real.py"
+    # The user's data are checked before any training starts (pre-training waits for it).
+    rule ingest_real:
+        input:
+            real_files(config),
+        output:
+            pool=f"{RESULTS}/real/pool.extxyz",
+            test=f"{RESULTS}/real/test.extxyz",
+            report=REAL_CHECKED,
+        log:
+            f"{LOGS}/ingest_real.log",
+        benchmark:
+            f"{BENCHMARKS}/ingest_real.tsv"
+        priority: 20
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=attempt_scaled(4000),
+            runtime=attempt_scaled(30),
+        params:
+            real=config["real"],
+            reference=config["reference"],
+            elements=config["elements"],
+            largest_subset=max(config["subsets"]["sizes"]),
+        script:
+            "../scripts/ingest_real.py"
+
+else:
+
+    localrules:
+        split_real,
+
+    rule label_real:
+        input:
+            f"{RESULTS}/structures/real/shard-{{shard}}.extxyz",
+        output:
+            labelled=f"{RESULTS}/real/labelled/shard-{{shard}}.extxyz",
+            rejects=f"{RESULTS}/real/rejects/shard-{{shard}}.extxyz",
+        log:
+            f"{LOGS}/label_real/shard-{{shard}}.log",
+        benchmark:
+            f"{BENCHMARKS}/label_real/shard-{{shard}}.tsv"
+        group:
+            "labelling"
+        conda:
+            ENV
+        threads: config["threads"]["label"]
+        resources:
+            mem_mb=attempt_scaled(2000),
+            runtime=lambda wildcards, attempt: shard_minutes(
+                "real", 1, config["reference"]
+            )
+            * attempt,
+        params:
+            calculator=calculator_settings(config["reference"]),
+            max_force=config["structures"]["max_force"],
+        script:
+            "../scripts/label.py"
+
+    rule split_real:
+        input:
+            shards(f"{RESULTS}/real/labelled/shard-{{shard}}.extxyz", "real"),
+        output:
+            pool=f"{RESULTS}/real/pool.extxyz",
+            test=f"{RESULTS}/real/test.extxyz",
+        log:
+            f"{LOGS}/split_real.log",
+        benchmark:
+            f"{BENCHMARKS}/split_real.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=attempt_scaled(2000),
+            runtime=attempt_scaled(10),
+        params:
+            seed=config["seed"],
+            n_pool=config["real"]["n_pool"],
+            n_test=config["real"]["n_test"],
+        script:
+            "../scripts/split_real.py"
 
 
 rule subset_real:

@@ -2,6 +2,7 @@ rule pretrain:
     input:
         train=f"{RESULTS}/synthetic/{{teacher}}/train.extxyz",
         valid=f"{RESULTS}/synthetic/{{teacher}}/valid.extxyz",
+        real_checked=REAL_CHECKED,
     output:
         model=f"{RESULTS}/models/pretrain/{{teacher}}/mace.model",
     log:

@@ -9,7 +9,7 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.e0s import e0s_argument, fit_e0s  # noqa: E402
+from synthpt.e0s import e0s_argument, fit_e0s, given_e0s  # noqa: E402
 from synthpt.io import energy_forces, read_structures, validate_labels  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
 from synthpt.training import (  # noqa: E402
@@ -43,6 +43,8 @@ if foundation is not None:
     pretrained = load_model(sm.input.pretrained, model_config["dtype"])
     predicted, _ = predict(pretrained, train)
     e0s = refit_model_e0s(pretrained, train, energies, predicted, elements)
+elif mode == "scratch" and settings["e0s"] != "fit":
+    e0s = given_e0s(settings["e0s"])
 else:
     e0s = fit_e0s(train, energies, elements)
 log.info("E0s for %s: %s", mode, e0s)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -14,11 +15,57 @@ class ConfigError(ValueError):
     """A config whose values are valid one by one but do not fit together."""
 
 
+def real_from_files(config: dict) -> bool:
+    """Whether the real data are the user's files (else computed by the reference)."""
+    return "pool" in config["real"]
+
+
+def file_list(paths: str | list[str]) -> list[str]:
+    return [paths] if isinstance(paths, str) else list(paths)
+
+
+def real_files(config: dict) -> list[str]:
+    """Every user file of the real data (pool first), as given in the config."""
+    if not real_from_files(config):
+        return []
+    return file_list(config["real"]["pool"]) + file_list(config["real"]["test"])
+
+
+def _check_real(config: dict) -> None:
+    real = config["real"]
+    e0s = real.get("e0s", "fit")
+    if isinstance(e0s, dict) and set(e0s) != set(config["elements"]):
+        raise ConfigError(
+            f"real.e0s: given for {sorted(e0s)}, but the campaign's elements are"
+            f" {sorted(config['elements'])}"
+        )
+    if real_from_files(config):
+        for path in real_files(config):
+            if not os.path.isfile(path):
+                raise ConfigError(f"real: file '{path}' not found (relative to {os.getcwd()})")
+        low, high = real.get("n_atoms", (1, 1))
+        if low > high:
+            raise ConfigError(f"real.n_atoms: min {low} above max {high}")
+        return
+    if config["reference"] not in config["calculators"]:
+        raise ConfigError(
+            f"reference: '{config['reference']}' is not one of calculators"
+            f" {sorted(config['calculators'])} (needed to compute the real data)"
+        )
+    n_real = real["n_pool"] + real["n_test"]
+    if real["n_shards"] > n_real:
+        raise ConfigError(f"real.n_shards ({real['n_shards']}) exceeds {n_real} structures")
+    largest = max(config["subsets"]["sizes"])
+    if largest > real["n_pool"]:
+        raise ConfigError(
+            f"subsets.sizes: {largest} exceeds the pool of real.n_pool = {real['n_pool']}"
+        )
+
+
 def check_config(config: dict) -> None:
     """Raise ConfigError naming the key when sections disagree with each other."""
     known = set(config["calculators"])
     named = [("teachers", t) for t in config["teachers"]]
-    named += [("reference", config["reference"])]
     named += [("structures.relax_with", config["structures"]["relax_with"])]
     for key, name in named:
         if name not in known:
@@ -28,21 +75,13 @@ def check_config(config: dict) -> None:
     low, high = config["structures"]["density_range"]
     if low > high:
         raise ConfigError(f"structures.density_range: low {low} above high {high}")
-    for section in ("synthetic", "real"):
-        n = (
-            config[section]["n_structures"]
-            if section == "synthetic"
-            else config[section]["n_pool"] + config[section]["n_test"]
-        )
-        if config[section]["n_shards"] > n:
-            raise ConfigError(
-                f"{section}.n_shards ({config[section]['n_shards']}) exceeds {n} structures"
-            )
-    largest = max(config["subsets"]["sizes"])
-    if largest > config["real"]["n_pool"]:
+    synthetic = config["synthetic"]
+    if synthetic["n_shards"] > synthetic["n_structures"]:
         raise ConfigError(
-            f"subsets.sizes: {largest} exceeds the pool of real.n_pool = {config['real']['n_pool']}"
+            f"synthetic.n_shards ({synthetic['n_shards']}) exceeds"
+            f" {synthetic['n_structures']} structures"
         )
+    _check_real(config)
 
 
 @dataclass(frozen=True)
@@ -81,3 +120,25 @@ def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
             models.append(ModelId(SCRATCH, NO_TEACHER, n, seed))
             models += [ModelId(FINETUNE, t, n, seed) for t in teachers]
     return models
+
+
+SWEEP_SLICE = r"n\d+|seed\d+|scratch|teacher-[A-Za-z0-9]+"
+
+
+def sweep_slice(config: dict, name: str) -> list[ModelId]:
+    """The models of one slice of the sweep: ``nN`` (one data size, all seeds and modes),
+    ``seedS``, ``scratch`` or ``teacher-T`` (the models fine-tuned from teacher T)."""
+    models = sweep(config)
+    if match := re.fullmatch(r"n(\d+)", name):
+        chosen = [m for m in models if m.n_real == int(match[1])]
+    elif match := re.fullmatch(r"seed(\d+)", name):
+        chosen = [m for m in models if m.seed == int(match[1])]
+    elif name == SCRATCH:
+        chosen = [m for m in models if m.mode == SCRATCH]
+    elif match := re.fullmatch(r"teacher-(.+)", name):
+        chosen = [m for m in models if m.mode == FINETUNE and m.teacher == match[1]]
+    else:
+        raise ConfigError(f"'{name}' is not a sweep slice (nN, seedS, scratch or teacher-T)")
+    if not chosen:
+        raise ConfigError(f"sweep slice '{name}' holds no model of this campaign's config")
+    return chosen

@@ -30,6 +30,11 @@ def fit_e0s(structures: list[Atoms], energies, elements: list[str]) -> dict[int,
     return {atomic_numbers[e]: float(v) for e, v in zip(elements, e0, strict=True)}
 
 
+def given_e0s(e0s: dict[str, float]) -> dict[int, float]:
+    """E0s given per element symbol in the config, keyed by atomic number."""
+    return {atomic_numbers[symbol]: float(value) for symbol, value in e0s.items()}
+
+
 def e0s_argument(e0s: dict[int, float]) -> str:
     """The ``--E0s`` value of mace_run_train."""
     return "{" + ", ".join(f"{z}: {e:.10f}" for z, e in sorted(e0s.items())) + "}"

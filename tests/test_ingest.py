@@ -1,0 +1,159 @@
+"""Ingest of a user's DFT files: every bad input stops with the file, structure and problem."""
+
+import numpy as np
+import pytest
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+from ase.units import Bohr, Hartree
+
+from synthpt.ingest import fingerprint, ingest
+from synthpt.io import InputError
+from synthpt.labelling import label_keys
+
+
+def dft_style(structures, seed=0, config_type="bulk"):
+    """Structures as a DFT code writes them: energy/forces/stress in a calculator."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for atoms in structures:
+        atoms = atoms.copy()
+        atoms.calc = SinglePointCalculator(
+            atoms,
+            energy=-7.0 * len(atoms) + rng.normal(),
+            forces=rng.normal(size=(len(atoms), 3)),
+            stress=rng.normal(size=6) * 0.01,
+        )
+        atoms.info["config_type"] = config_type
+        out.append(atoms)
+    return out
+
+
+@pytest.fixture
+def files(tmp_path, cells):
+    pool, test = tmp_path / "pool.extxyz", tmp_path / "test.extxyz"
+    write(pool, dft_style(cells[:2]))
+    write(test, dft_style(cells[2:]))
+    return pool, test
+
+
+def section(pool, test, **options):
+    return {"pool": str(pool), "test": [str(test)], **options}
+
+
+def test_user_files_are_relabelled_under_explicit_keys(files):
+    pool, test, report = ingest(section(*files, stress_key="stress"), "dft", ["C"], 2)
+    energy_key, forces_key = label_keys("dft")
+    assert len(pool) == 2 and len(test) == 1
+    assert report["pool"]["kept"] == 2 and report["pool_duplicates"] == 0
+    assert [a.info["index"] for a in pool] == [0, 1]
+    assert pool[1].info["source"] == "pool.extxyz:1"
+    for atoms in pool + test:
+        assert atoms.calc is None
+        assert np.isfinite(atoms.info[energy_key])
+        assert atoms.arrays[forces_key].shape == (len(atoms), 3)
+        assert atoms.info["dft_stress"].shape == (6,)
+
+
+def test_units_are_converted_to_ev_and_angstrom(tmp_path, cells):
+    paths = []
+    for name, atoms in (("pool", cells[0].copy()), ("test", cells[1].copy())):
+        atoms.set_cell(atoms.cell / Bohr, scale_atoms=True)
+        atoms.info["E"] = -2.0
+        atoms.arrays["F"] = np.full((len(atoms), 3), 0.1)
+        paths.append(tmp_path / f"{name}.extxyz")
+        write(paths[-1], [atoms])
+    options = {"energy_key": "E", "forces_key": "F", "energy_unit": "Hartree"}
+    pool, _, _ = ingest(section(*paths, length_unit="Bohr", **options), "dft", ["C"], 1)
+    assert pool[0].info["dft_energy"] == pytest.approx(-2.0 * Hartree)
+    assert np.allclose(pool[0].arrays["dft_forces"], 0.1 * Hartree / Bohr)
+    assert np.allclose(pool[0].cell, cells[0].cell)
+
+
+def test_filters_by_config_type_and_size(tmp_path, cells):
+    pool = tmp_path / "pool.extxyz"
+    write(pool, dft_style(cells[:1], config_type="liquid") + dft_style(cells[1:2]))
+    test = tmp_path / "test.extxyz"
+    write(test, dft_style(cells[2:]))
+    kept, _, report = ingest(section(pool, test, config_types=["bulk"]), "dft", ["C"], 1)
+    assert len(kept) == 1 and report["pool"]["filtered_config_type"] == 1
+    with pytest.raises(InputError, match="no structure left after filters"):
+        ingest(section(pool, test, n_atoms=[1, 10]), "dft", ["C"], 1)
+
+
+def test_fingerprint_ignores_atom_order_and_periodic_images(cells):
+    atoms = cells[0]
+    shuffled = atoms[np.random.default_rng(1).permutation(len(atoms))]
+    shifted = atoms.copy()
+    shifted.positions[5] += atoms.cell[0]
+    assert fingerprint(shuffled) == fingerprint(atoms) == fingerprint(shifted)
+    assert fingerprint(cells[1]) != fingerprint(atoms)
+
+
+def _bad(kind, tmp_path, cells):
+    """Write the pool file for one kind of bad input; return (path, expected message)."""
+    path = tmp_path / "bad.extxyz"
+    structures = dft_style(cells[:2])
+    atoms = structures[1]
+    results = atoms.calc.results
+    if kind == "malformed":
+        path.write_text("3\nnot an extxyz header\nC 0 0\n")
+        return path, "bad.extxyz: cannot be read as a structure file"
+    if kind == "empty":
+        path.write_text("")
+        return path, "bad.extxyz: file is empty"
+    if kind == "missing forces":
+        del results["forces"]
+    elif kind == "NaN energy":
+        results["energy"] = float("nan")
+    elif kind == "unknown element":
+        atoms.symbols[0] = "Si"
+    elif kind == "degenerate cell":
+        atoms.cell[2] = atoms.cell[0]
+    write(path, structures)
+    if kind == "wrong forces shape":
+        text = path.read_text().splitlines()
+        header = 64 + 2  # second structure starts after the first's atoms and comment line
+        text[header + 1] = text[header + 1].replace("forces:R:3", "forces:R:2")
+        text[header + 2 :] = [" ".join(line.split()[:-1]) for line in text[header + 2 :]]
+        path.write_text("\n".join(text) + "\n")
+    return path, {
+        "missing forces": "bad.extxyz: structure 1: no forces under key 'forces'",
+        "NaN energy": "bad.extxyz: structure 1: energy 'energy' is not finite",
+        "unknown element": "bad.extxyz: structure 1: elements ['Si'] are not in the config's",
+        "degenerate cell": "bad.extxyz: structure 1: periodic cell volume",
+        "wrong forces shape": "bad.extxyz: structure 1: forces 'forces' have shape (64, 2)",
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "malformed",
+        "empty",
+        "missing forces",
+        "NaN energy",
+        "unknown element",
+        "wrong forces shape",
+        "degenerate cell",
+    ],
+)
+def test_bad_input_names_file_structure_and_problem(kind, tmp_path, cells, files):
+    path, message = _bad(kind, tmp_path, cells)
+    with pytest.raises(InputError) as error:
+        ingest(section(path, files[1]), "dft", ["C"], 1)
+    assert message in str(error.value)
+
+
+def test_test_structure_in_the_pool_is_refused(tmp_path, cells, files):
+    pool, _ = files
+    test = tmp_path / "leaky.extxyz"
+    copy = cells[1].copy()
+    copy.translate(copy.cell[1])  # the same structure, one periodic image away
+    write(test, dft_style([copy]))
+    with pytest.raises(InputError, match=r"test structure leaky.extxyz:0 is also in the pool"):
+        ingest(section(pool, test), "dft", ["C"], 1)
+
+
+def test_subset_larger_than_the_pool_is_refused(files):
+    with pytest.raises(InputError, match="subsets.sizes: 5 exceeds the pool of 2 structures"):
+        ingest(section(*files), "dft", ["C"], 5)

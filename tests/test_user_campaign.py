@@ -1,0 +1,119 @@
+"""A campaign on a user's own DFT-style files, two teachers side by side, single-slice reruns."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import write
+
+from conftest import TINY, snakemake
+from synthpt.calculators import make_calculator
+from synthpt.e0s import model_e0s
+from synthpt.evaluate import load_model
+from synthpt.provenance import sha256
+from synthpt.structures import generate
+
+pytestmark = pytest.mark.workflow
+
+
+def write_dft_files(folder):
+    """Pool (10 bulk + 2 'liquid' cells) and test (4 cells) as a DFT code would write them."""
+    tersoff = make_calculator("tersoff", {"type": "tersoff"}, ["C"])
+    cells = generate(range(16), "real", 3, "C", 64, (2.0, 3.0), 1.2)
+    for atoms in cells:
+        atoms.calc = tersoff
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy - 64 * 0.5, forces=forces)
+        atoms.info = {"config_type": "bulk"}
+    for atoms in cells[10:12]:
+        atoms.info["config_type"] = "liquid"
+    write(folder / "train.extxyz", cells[:12])
+    write(folder / "test.extxyz", cells[12:])
+
+
+@pytest.fixture(scope="module")
+def user(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("user")
+    (workdir / "data").mkdir()
+    write_dft_files(workdir / "data")
+    config = yaml.safe_load(TINY.read_text())
+    config["campaign"] = "mine"
+    config["calculators"] = {"snap": config["calculators"]["snap"], "tersoff": {"type": "tersoff"}}
+    config["teachers"] = ["snap", "tersoff"]
+    config["reference"] = "dft"
+    config["real"] = {
+        "pool": "data/train.extxyz",
+        "test": ["data/test.extxyz"],
+        "config_types": ["bulk"],
+        "e0s": {"C": -3.0},
+    }
+    configfile = workdir / "mine.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    return workdir, configfile, workdir / "results" / "mine"
+
+
+def run(root, user, *args):
+    workdir, configfile, _ = user
+    result = snakemake(root, workdir, "--cores", "2", *args, configfile=configfile)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_one_size_first_then_the_whole_campaign_then_one_size_again(root, user):
+    workdir, _, results = user
+    # One data size as a target: only its models are trained; the rest is listed as missing.
+    run(root, user, "results/mine/sweeps/n4/learning_curves.csv")
+    so_far = pd.read_csv(results / "sweeps" / "n4" / "learning_curves.csv")
+    assert set(so_far["n_real"]) == {4} and len(so_far) == 3
+    missing = pd.read_csv(results / "sweeps" / "n4" / "missing.csv")
+    assert set(missing["n_real"]) == {8} and len(missing) == 3
+    assert not (results / "models" / "scratch" / "n8").exists()
+
+    run(root, user)
+    table = pd.read_csv(results / "learning_curves.csv")
+    assert set(zip(table["mode"], table["teacher"], strict=True)) == {
+        ("scratch", "none"),
+        ("finetune", "snap"),
+        ("finetune", "tersoff"),
+    }
+    assert len(table) == 6 and (table["n_test"] == 4).all()
+    assert np.isfinite(table[["e_rmse", "f_rmse"]]).all().all()
+
+    # Rerun one size from training on: n8 and the pre-trained models stay untouched.
+    models = results / "models"
+    untouched = [models / "scratch/n8/seed1/mace.model", models / "pretrain/snap/mace.model"]
+    rerun = [models / f"{m}/n4/seed1/mace.model" for m in ("scratch", "finetune/tersoff")]
+    before = {path: path.stat().st_mtime_ns for path in untouched + rerun}
+    run(root, user, "--forcerun", "train_scratch", "finetune", "--",
+        "results/mine/sweeps/n4/learning_curves.csv")  # fmt: skip
+    for path in untouched:
+        assert path.stat().st_mtime_ns == before[path]
+    for path in rerun:
+        assert path.stat().st_mtime_ns > before[path]
+    assert pd.read_csv(results / "sweeps" / "n4" / "missing.csv").empty
+
+
+def test_user_data_are_ingested_with_explicit_keys_and_given_e0s(user):
+    workdir, _, results = user
+    report = json.loads((results / "real" / "ingest.json").read_text())
+    assert report["pool"]["kept"] == 10 and report["pool"]["filtered_config_type"] == 2
+    scratch = load_model(results / "models" / "scratch" / "n4" / "seed1" / "mace.model")
+    assert model_e0s(scratch)[6] == pytest.approx(-3.0)
+    assert not (results / "structures" / "real").exists()  # no reference labelling ran
+
+
+def test_provenance_records_config_versions_and_checksums(user):
+    workdir, configfile, results = user
+    record = json.loads((results / "provenance" / "provenance.json").read_text())
+    assert record["inputs"]["data/train.extxyz"]["sha256"] == sha256(
+        workdir / "data" / "train.extxyz"
+    )
+    assert record["packages"]["mace-torch"] == "0.3.16"
+    resolved = yaml.safe_load((results / "provenance" / "config.yaml").read_text())
+    given = yaml.safe_load(configfile.read_text())["real"]
+    assert resolved["real"] == given | {"energy_key": "energy", "forces_key": "forces",
+        "stress_key": None, "energy_unit": "eV", "length_unit": "Angstrom"}  # fmt: skip
+    assert resolved["teachers"] == ["snap", "tersoff"]

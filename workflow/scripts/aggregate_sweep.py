@@ -1,0 +1,35 @@
+"""Learning curves of a campaign as it stands: every model with metrics, and what is missing."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+from dataclasses import asdict  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from synthpt.aggregate import collect, plot_learning_curves, summarize  # noqa: E402
+from synthpt.campaign import ModelId  # noqa: E402
+from synthpt.io import atomic_path  # noqa: E402
+
+found, missing = [], []
+for model, path in zip(sm.params.models, sm.params.metrics, strict=True):
+    (found if Path(path).exists() else missing).append((model, path))
+table = collect([path for _, path in found])
+missing = pd.DataFrame(
+    [asdict(ModelId.from_path(model)) for model, _ in missing],
+    columns=["mode", "teacher", "n_real", "seed"],
+)
+for name, frame in (("table", table), ("missing", missing)):
+    with atomic_path(sm.output[name]) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+with atomic_path(sm.output.curves) as tmp:
+    plot_learning_curves(summarize(table), tmp)
+log.info("%d of %d models have metrics", len(found), len(sm.params.models))
+if len(missing):
+    log.warning("missing (not yet run):\n%s", missing.to_string(index=False))

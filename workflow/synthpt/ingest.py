@@ -1,0 +1,233 @@
+"""Ingest a user's real (DFT) data: a train pool and a test set, validated, filtered, relabelled.
+
+Input files are anything ASE reads. Labels are looked up under the configured keys, in
+``atoms.info``/``atoms.arrays`` or, where ASE parsed them into a calculator (extxyz ``energy``,
+``forces``, ``stress``), in its results. Output structures carry the labels under the campaign's
+explicit keys (``REFERENCE_energy``, ``REFERENCE_forces``, ``REFERENCE_stress``), in eV and Å,
+plus ``index`` (position in the pool or test set) and ``source`` (file:structure).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase import units as ase_units
+
+from synthpt.campaign import file_list
+from synthpt.io import InputError, read_structures
+from synthpt.labelling import label_keys
+
+log = logging.getLogger(__name__)
+
+ENERGY_UNITS = {
+    "eV": 1.0,
+    "meV": 1e-3,
+    "Hartree": ase_units.Hartree,
+    "Ry": ase_units.Rydberg,
+    "kcal/mol": ase_units.kcal / ase_units.mol,
+    "kJ/mol": ase_units.kJ / ase_units.mol,
+}
+LENGTH_UNITS = {"Angstrom": 1.0, "Bohr": ase_units.Bohr}
+MIN_CELL_VOLUME = 1.0  # Å^3; a periodic cell below this is degenerate
+MIN_CELL_LENGTH = 0.5  # Å
+
+
+def _label(atoms: Atoms, key: str, per_atom: bool):
+    """The value stored under ``key``, or None."""
+    store = atoms.arrays if per_atom else atoms.info
+    if key in store:
+        return store[key]
+    results = getattr(atoms.calc, "results", {}) or {}
+    return results.get(key)
+
+
+def _cell_problem(atoms: Atoms) -> str | None:
+    if not np.all(np.isfinite(atoms.positions)):
+        return "positions hold non-finite values"
+    if not atoms.pbc.any():
+        return None
+    cell = np.asarray(atoms.cell)
+    if not np.all(np.isfinite(cell)):
+        return "cell holds non-finite values"
+    lengths = np.linalg.norm(cell, axis=1)
+    if np.any(lengths[atoms.pbc] < MIN_CELL_LENGTH):
+        return f"periodic cell vector shorter than {MIN_CELL_LENGTH} Å: lengths {lengths.round(3)}"
+    if atoms.pbc.all() and abs(atoms.cell.volume) < MIN_CELL_VOLUME:
+        return f"periodic cell volume {atoms.cell.volume:.3g} Å^3 is degenerate"
+    return None
+
+
+def checked_labels(
+    atoms: Atoms,
+    where: str,
+    energy_key: str,
+    forces_key: str,
+    stress_key: str | None,
+    elements: set[str],
+):
+    """(energy, forces, stress or None) of one structure; InputError at the first problem."""
+    unknown = sorted(set(atoms.get_chemical_symbols()) - elements)
+    if unknown:
+        raise InputError(f"{where}: elements {unknown} are not in the config's elements")
+    if len(atoms) == 0:
+        raise InputError(f"{where}: holds no atoms")
+    problem = _cell_problem(atoms)
+    if problem:
+        raise InputError(f"{where}: {problem}")
+    energy = _label(atoms, energy_key, per_atom=False)
+    if energy is None:
+        raise InputError(f"{where}: no energy under key '{energy_key}'")
+    try:
+        energy = float(energy)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: energy '{energy_key}' is not a number: {energy!r}") from None
+    if not np.isfinite(energy):
+        raise InputError(f"{where}: energy '{energy_key}' is not finite ({energy})")
+    forces = _label(atoms, forces_key, per_atom=True)
+    if forces is None:
+        raise InputError(f"{where}: no forces under key '{forces_key}'")
+    forces = np.asarray(forces, dtype=float)
+    if forces.shape != (len(atoms), 3):
+        raise InputError(
+            f"{where}: forces '{forces_key}' have shape {forces.shape}, expected ({len(atoms)}, 3)"
+        )
+    if not np.all(np.isfinite(forces)):
+        raise InputError(f"{where}: forces '{forces_key}' hold non-finite values")
+    stress = None
+    if stress_key:
+        stress = _label(atoms, stress_key, per_atom=False)
+        if stress is None:
+            raise InputError(f"{where}: no stress under key '{stress_key}'")
+        stress = np.asarray(stress, dtype=float).reshape(-1)
+        if stress.size == 9:
+            s = stress.reshape(3, 3)
+            stress = s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+        if stress.size != 6 or not np.all(np.isfinite(stress)):
+            raise InputError(f"{where}: stress '{stress_key}' is not 6 or 3x3 finite values")
+    return energy, forces, stress
+
+
+def fingerprint(atoms: Atoms, decimals: int = 3) -> str:
+    """Same for the same structure, whatever the atom order or periodic image."""
+    cell = np.round(np.asarray(atoms.cell), decimals)
+    if atoms.pbc.any():
+        points = atoms.get_scaled_positions(wrap=True)
+        points = np.round(points, decimals + 1) % 1.0
+    else:
+        points = np.round(atoms.positions - atoms.positions.mean(axis=0), decimals)
+    rows = np.column_stack([atoms.numbers, np.round(points, decimals + 1)])
+    rows = rows[np.lexsort(rows.T[::-1])]
+    digest = hashlib.sha1()
+    for part in (rows, cell, atoms.pbc.astype(float)):
+        digest.update(np.ascontiguousarray(part + 0.0).tobytes())
+    return digest.hexdigest()
+
+
+def read_set(
+    paths: list[str],
+    role: str,
+    reference: str,
+    elements: list[str],
+    energy_key: str = "energy",
+    forces_key: str = "forces",
+    stress_key: str | None = None,
+    energy_unit: str = "eV",
+    length_unit: str = "Angstrom",
+    config_types: list[str] | None = None,
+    n_atoms: tuple[int, int] | None = None,
+) -> tuple[list[Atoms], dict]:
+    """Read, filter, validate and relabel the structures of ``paths``; return them and a report."""
+    to_ev, to_angstrom = ENERGY_UNITS[energy_unit], LENGTH_UNITS[length_unit]
+    energy_out, forces_out = label_keys(reference)
+    stress_out = f"{reference}_stress"
+    known = set(elements)
+    kept, report = [], {"files": {}, "filtered_config_type": 0, "filtered_size": 0}
+    for path in paths:
+        structures = read_structures(path)
+        report["files"][str(path)] = len(structures)
+        for index, atoms in enumerate(structures):
+            where = f"{path}: structure {index}"
+            if config_types is not None and atoms.info.get("config_type") not in config_types:
+                report["filtered_config_type"] += 1
+                continue
+            if n_atoms is not None and not n_atoms[0] <= len(atoms) <= n_atoms[1]:
+                report["filtered_size"] += 1
+                continue
+            energy, forces, stress = checked_labels(
+                atoms, where, energy_key, forces_key, stress_key, known
+            )
+            clean = Atoms(
+                numbers=atoms.numbers,
+                positions=atoms.positions * to_angstrom,
+                cell=np.asarray(atoms.cell) * to_angstrom,
+                pbc=atoms.pbc,
+            )
+            clean.info.update(
+                {
+                    "index": len(kept),
+                    "source": f"{Path(path).name}:{index}",
+                    "config_type": atoms.info.get("config_type", role),
+                    energy_out: energy * to_ev,
+                }
+            )
+            clean.arrays[forces_out] = forces * to_ev / to_angstrom
+            if stress is not None:
+                clean.info[stress_out] = stress * to_ev / to_angstrom**3
+            kept.append(clean)
+    if not kept:
+        raise InputError(f"{role} files {list(map(str, paths))}: no structure left after filters")
+    report["kept"] = len(kept)
+    return kept, report
+
+
+def check_disjoint(pool: list[Atoms], test: list[Atoms]) -> int:
+    """Raise InputError if a test structure is also in the pool; return pool duplicates."""
+    seen = {}
+    duplicates = 0
+    for atoms in pool:
+        key = fingerprint(atoms)
+        duplicates += key in seen
+        seen.setdefault(key, atoms.info["source"])
+    for atoms in test:
+        key = fingerprint(atoms)
+        if key in seen:
+            raise InputError(
+                f"test structure {atoms.info['source']} is also in the pool ({seen[key]}):"
+                " the test set must be held out"
+            )
+    return duplicates
+
+
+def ingest(real: dict, reference: str, elements: list[str], largest_subset: int):
+    """The pool and test set described by config section ``real``, and a report."""
+    options = {
+        key: real[key]
+        for key in (
+            "energy_key",
+            "forces_key",
+            "stress_key",
+            "energy_unit",
+            "length_unit",
+            "config_types",
+        )
+        if real.get(key) is not None
+    }
+    if real.get("n_atoms") is not None:
+        options["n_atoms"] = tuple(real["n_atoms"])
+    pool_files, test_files = file_list(real["pool"]), file_list(real["test"])
+    pool, pool_report = read_set(pool_files, "pool", reference, elements, **options)
+    test, test_report = read_set(test_files, "test", reference, elements, **options)
+    duplicates = check_disjoint(pool, test)
+    if duplicates:
+        log.warning("the pool holds %d duplicate structures", duplicates)
+    if largest_subset > len(pool):
+        raise InputError(
+            f"subsets.sizes: {largest_subset} exceeds the pool of {len(pool)} structures"
+            f" in {pool_files}"
+        )
+    report = {"pool": pool_report, "test": test_report, "pool_duplicates": duplicates}
+    return pool, test, report
