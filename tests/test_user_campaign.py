@@ -13,6 +13,7 @@ from conftest import TINY, snakemake
 from synthpt.calculators import make_calculator
 from synthpt.e0s import model_e0s
 from synthpt.evaluate import load_model
+from synthpt.io import read_structures
 from synthpt.provenance import sha256
 from synthpt.structures import generate
 
@@ -32,6 +33,9 @@ def write_dft_files(folder):
         atoms.info["config_type"] = "liquid"
     write(folder / "train.extxyz", cells[:12])
     write(folder / "test.extxyz", cells[12:])
+    synthetic = generate(range(40), "synthetic", 3, "C", 64, (2.0, 3.0), 1.2)
+    write(folder / "synthetic.extxyz", synthetic[:25])
+    write(folder / "more.xyz", synthetic[25:], format="extxyz")
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,12 @@ def user(tmp_path_factory):
     config["calculators"] = {"snap": config["calculators"]["snap"], "tersoff": {"type": "tersoff"}}
     config["teachers"] = ["snap", "tersoff"]
     config["reference"] = "dft"
+    config["structures"] = {
+        "source": "files",
+        "files": ["data/synthetic.extxyz", "data/more.xyz"],
+        "max_force": 100.0,
+    }
+    config["synthetic"] = {"n_shards": 3, "valid_fraction": 0.1}
     config["real"] = {
         "pool": "data/train.extxyz",
         "test": ["data/test.extxyz"],
@@ -103,6 +113,19 @@ def test_user_data_are_ingested_with_explicit_keys_and_given_e0s(user):
     scratch = load_model(results / "models" / "scratch" / "n4" / "seed1" / "mace.model")
     assert model_e0s(scratch)[6] == pytest.approx(-3.0)
     assert not (results / "structures" / "real").exists()  # no reference labelling ran
+
+
+def test_user_structures_are_sharded_and_labelled_by_each_teacher(user):
+    _, _, results = user
+    shards = [read_structures(results / f"structures/synthetic/shard-{k}.extxyz") for k in range(3)]
+    assert [len(s) for s in shards] == [13, 14, 13]
+    indices = [a.info["index"] for shard in shards for a in shard]
+    assert indices == list(range(40))
+    assert shards[2][-1].info["source"] == "more.xyz:14"
+    for teacher in ("snap", "tersoff"):
+        labelled = read_structures(results / f"synthetic/{teacher}/train.extxyz")
+        labelled += read_structures(results / f"synthetic/{teacher}/valid.extxyz")
+        assert len(labelled) == 40 and all(f"{teacher}_energy" in a.info for a in labelled)
 
 
 def test_provenance_records_config_versions_and_checksums(user):

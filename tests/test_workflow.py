@@ -90,7 +90,7 @@ def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):
     _, _, results = campaign
     logs = list((results / "logs").rglob("*.log"))
     benchmarks = list((results / "benchmarks").rglob("*.tsv"))
-    assert len(logs) == len(benchmarks) == 23  # every job but `all`
+    assert len(logs) == len(benchmarks) == 24  # every job but `all`
     for plot in ("learning_curves.png", "parity.png"):
         assert (results / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
@@ -110,7 +110,7 @@ def test_default_campaign_dag_builds(root, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
-    assert totals and int(totals[-1]) == 62  # 10 + 10 labelling, 1 + 16 training, 16 scores...
+    assert totals and int(totals[-1]) == 63  # 10 + 10 labelling, 1 + 16 training, 16 scores...
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):

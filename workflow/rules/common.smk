@@ -8,10 +8,14 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from synthpt.campaign import (
     SWEEP_SLICE,
     check_config,
+    file_list,
     real_files,
     real_from_files,
+    structure_source,
     sweep,
     sweep_slice,
+    synthetic_count,
+    synthetic_units,
 )
 from synthpt.structures import shard_indices
 
@@ -37,9 +41,21 @@ wildcard_constraints:
     sweep=SWEEP_SLICE,
 
 
+SOURCE = structure_source(config)
+STRUCTURE_BUILDER = {"random": "relax_with", "md": "driver"}.get(SOURCE)
+
+
+def structure_builder():
+    """Settings of the calculator that relaxes cells or drives MD (None for user files)."""
+    if STRUCTURE_BUILDER is None:
+        return None
+    return calculator_settings(config["structures"][STRUCTURE_BUILDER])
+
+
 def n_structures(stream):
+    """What a stream's shards divide: structures, or MD trajectories."""
     if stream == "synthetic":
-        return config["synthetic"]["n_structures"]
+        return synthetic_units(config)
     return config["real"]["n_pool"] + config["real"]["n_test"]
 
 
@@ -64,7 +80,7 @@ def training_minutes(schedule):
     atoms = config["structures"]["n_atoms"]
     settings = config[schedule]
     if schedule == "pretrain":
-        atom_steps = config["synthetic"]["n_structures"] * settings["epochs"] * atoms
+        atom_steps = synthetic_count(config) * settings["epochs"] * atoms
     else:
         atom_steps = settings["steps"] * settings["batch_size"] * atoms
     seconds_per_atom_step = 4e-4 * (2 if config["model"]["dtype"] == "float64" else 1)
@@ -91,8 +107,13 @@ def shard_minutes(stream, calls_per_structure, calculator):
 
 
 def generation_minutes(stream):
-    relaxer = config["structures"]["relax_with"]
-    return shard_minutes(stream, 1 + config["structures"]["relax_steps"], relaxer)
+    settings = config["structures"]
+    if SOURCE == "md":
+        picoseconds = sum(settings[k] for k in ("melt_ps", "quench_ps", "anneal_ps"))
+        calls = picoseconds * 1000 / settings.get("timestep_fs", 1.0)
+    else:
+        calls = 1 + settings["relax_steps"]
+    return shard_minutes(stream, calls, settings[STRUCTURE_BUILDER])
 
 
 def attempt_scaled(base):

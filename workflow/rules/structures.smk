@@ -1,4 +1,32 @@
 # Synthetic structures feed pre-training, the campaign's critical path: they go first.
+if SOURCE == "files":
+
+    rule split_structures:
+        input:
+            file_list(config["structures"]["files"]),
+        output:
+            shards(
+                f"{RESULTS}/structures/synthetic/shard-{{shard}}.extxyz", "synthetic"
+            ),
+        log:
+            f"{LOGS}/split_structures.log",
+        benchmark:
+            f"{BENCHMARKS}/split_structures.tsv"
+        priority: 10
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=attempt_scaled(8000),
+            runtime=attempt_scaled(60),
+        params:
+            elements=config["elements"],
+        script:
+            "../scripts/split_structures.py"
+
+    ruleorder: split_structures > generate_synthetic_structures
+
+
 rule generate_synthetic_structures:
     output:
         f"{RESULTS}/structures/synthetic/shard-{{shard}}.extxyz",
@@ -20,7 +48,7 @@ rule generate_synthetic_structures:
         indices=lambda wildcards: shard_range("synthetic", wildcards.shard),
         seed=config["seed"],
         settings=config["structures"],
-        relaxer=calculator_settings(config["structures"]["relax_with"]),
+        builder=structure_builder(),
     script:
         "../scripts/generate_structures.py"
 

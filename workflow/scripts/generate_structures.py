@@ -1,4 +1,4 @@
-"""Random cells of one shard, relaxed briefly by the configured calculator."""
+"""The structures of one shard: random cells relaxed briefly, or melt-quench-anneal MD."""
 
 import sys
 from pathlib import Path
@@ -11,19 +11,32 @@ log = start_job(sm.log[0], sm.threads)
 
 from synthpt.calculators import make_calculator  # noqa: E402
 from synthpt.io import write_structures  # noqa: E402
-from synthpt.structures import generate  # noqa: E402
 
-settings, relaxer = sm.params.settings, sm.params.relaxer
-structures = generate(
-    indices=range(*sm.params.indices),
-    stream=sm.params.stream,
-    seed=sm.params.seed,
-    element=relaxer["elements"][0],
-    n_atoms=settings["n_atoms"],
-    density_range=tuple(settings["density_range"]),
-    min_dist=settings["min_distance"],
-    relax_steps=settings["relax_steps"],
-    relax_calculator=make_calculator(**relaxer),
-)
+settings, builder = sm.params.settings, sm.params.builder
+element = builder["elements"][0]
+if settings.get("source", "random") == "md":
+    from synthpt.md import run_trajectories
+
+    structures = run_trajectories(
+        trajectories=range(*sm.params.indices),
+        settings=settings,
+        element=element,
+        seed=sm.params.seed,
+        calculator=make_calculator(**builder),
+    )
+else:
+    from synthpt.structures import generate
+
+    structures = generate(
+        indices=range(*sm.params.indices),
+        stream=sm.params.stream,
+        seed=sm.params.seed,
+        element=element,
+        n_atoms=settings["n_atoms"],
+        density_range=tuple(settings["density_range"]),
+        min_dist=settings["min_distance"],
+        relax_steps=settings["relax_steps"],
+        relax_calculator=make_calculator(**builder),
+    )
 write_structures(sm.output[0], structures)
 log.info("wrote %d structures to %s", len(structures), sm.output[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -13,6 +14,41 @@ NO_TEACHER = "none"
 
 class ConfigError(ValueError):
     """A config whose values are valid one by one but do not fit together."""
+
+
+def structure_source(config: dict) -> str:
+    return config["structures"].get("source", "random")
+
+
+def trajectory_grid(settings: dict) -> list[tuple[float, float, int]]:
+    """(density, anneal temperature, replica) of every MD trajectory, in a fixed order."""
+    return list(
+        itertools.product(
+            settings["densities"], settings["temperatures"], range(settings.get("replicas", 1))
+        )
+    )
+
+
+def snapshots_per_trajectory(settings: dict) -> int:
+    return max(1, round(settings["anneal_ps"] / settings["snapshot_ps"]))
+
+
+def synthetic_units(config: dict) -> int:
+    """What the synthetic shards divide: random structures, MD trajectories, or 0 for files."""
+    source = structure_source(config)
+    if source == "md":
+        return len(trajectory_grid(config["structures"]))
+    if source == "random":
+        return config["synthetic"]["n_structures"]
+    return 0
+
+
+def synthetic_count(config: dict, default: int = 10000) -> int:
+    """Synthetic structures of the campaign (an estimate for user files)."""
+    if structure_source(config) == "md":
+        settings = config["structures"]
+        return len(trajectory_grid(settings)) * snapshots_per_trajectory(settings)
+    return config["synthetic"].get("n_structures", default)
 
 
 def real_from_files(config: dict) -> bool:
@@ -47,6 +83,10 @@ def _check_real(config: dict) -> None:
         if low > high:
             raise ConfigError(f"real.n_atoms: min {low} above max {high}")
         return
+    if structure_source(config) != "random":
+        raise ConfigError(
+            "real: computed real data need structures.source random; give pool and test files"
+        )
     if config["reference"] not in config["calculators"]:
         raise ConfigError(
             f"reference: '{config['reference']}' is not one of calculators"
@@ -66,20 +106,32 @@ def check_config(config: dict) -> None:
     """Raise ConfigError naming the key when sections disagree with each other."""
     known = set(config["calculators"])
     named = [("teachers", t) for t in config["teachers"]]
-    named += [("structures.relax_with", config["structures"]["relax_with"])]
+    source = structure_source(config)
+    builder = {"random": "relax_with", "md": "driver"}.get(source)
+    if builder:
+        named += [(f"structures.{builder}", config["structures"][builder])]
     for key, name in named:
         if name not in known:
             raise ConfigError(f"{key}: '{name}' is not one of calculators {sorted(known)}")
     if config["reference"] in config["teachers"]:
         raise ConfigError(f"reference '{config['reference']}' is also a teacher")
-    low, high = config["structures"]["density_range"]
-    if low > high:
-        raise ConfigError(f"structures.density_range: low {low} above high {high}")
-    synthetic = config["synthetic"]
-    if synthetic["n_shards"] > synthetic["n_structures"]:
+    if source == "random":
+        if "n_structures" not in config["synthetic"]:
+            raise ConfigError("synthetic.n_structures: required for random structures")
+        low, high = config["structures"]["density_range"]
+        if low > high:
+            raise ConfigError(f"structures.density_range: low {low} above high {high}")
+    if source == "files":
+        for path in file_list(config["structures"]["files"]):
+            if not os.path.isfile(path):
+                raise ConfigError(
+                    f"structures: file '{path}' not found (relative to {os.getcwd()})"
+                )
+    units = synthetic_units(config)
+    if units and config["synthetic"]["n_shards"] > units:
+        what = "trajectories" if source == "md" else "structures"
         raise ConfigError(
-            f"synthetic.n_shards ({synthetic['n_shards']}) exceeds"
-            f" {synthetic['n_structures']} structures"
+            f"synthetic.n_shards ({config['synthetic']['n_shards']}) exceeds {units} {what}"
         )
     _check_real(config)
 

@@ -45,7 +45,7 @@ def _label(atoms: Atoms, key: str, per_atom: bool):
     return results.get(key)
 
 
-def _cell_problem(atoms: Atoms) -> str | None:
+def cell_problem(atoms: Atoms) -> str | None:
     if not np.all(np.isfinite(atoms.positions)):
         return "positions hold non-finite values"
     if not atoms.pbc.any():
@@ -75,7 +75,7 @@ def checked_labels(
         raise InputError(f"{where}: elements {unknown} are not in the config's elements")
     if len(atoms) == 0:
         raise InputError(f"{where}: holds no atoms")
-    problem = _cell_problem(atoms)
+    problem = cell_problem(atoms)
     if problem:
         raise InputError(f"{where}: {problem}")
     energy = _label(atoms, energy_key, per_atom=False)
@@ -231,3 +231,29 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
         )
     report = {"pool": pool_report, "test": test_report, "pool_duplicates": duplicates}
     return pool, test, report
+
+
+def read_structures_to_label(paths: list[str], elements: list[str]) -> list[Atoms]:
+    """The user's synthetic structures: checked, stripped of any labels, numbered ``index``."""
+    known = set(elements)
+    structures = []
+    for path in paths:
+        for index, atoms in enumerate(read_structures(path)):
+            where = f"{path}: structure {index}"
+            unknown = sorted(set(atoms.get_chemical_symbols()) - known)
+            if unknown:
+                raise InputError(f"{where}: elements {unknown} are not in the config's elements")
+            problem = cell_problem(atoms)
+            if problem:
+                raise InputError(f"{where}: {problem}")
+            clean = Atoms(atoms.symbols, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+            clean.info.update(
+                {
+                    "index": len(structures),
+                    "stream": "synthetic",
+                    "source": f"{Path(path).name}:{index}",
+                    "config_type": atoms.info.get("config_type", "synthetic"),
+                }
+            )
+            structures.append(clean)
+    return structures
