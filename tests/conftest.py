@@ -57,3 +57,32 @@ def campaign(tmp_path_factory):
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     return ROOT, workdir, workdir / "results" / "tiny"
+
+
+@pytest.fixture
+def tiny_model():
+    """A small untrained MACE model for carbon (E0 -9 eV/atom)."""
+    from mace import modules  # before e3nn: mace lets e3nn load its constants under torch 2.13
+
+    import torch
+    from e3nn import o3
+
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    return modules.MACE(
+        r_max=3.5,
+        num_bessel=4,
+        num_polynomial_cutoff=5,
+        max_ell=1,
+        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
+        num_interactions=1,
+        num_elements=1,
+        hidden_irreps=o3.Irreps("4x0e"),
+        MLP_irreps=o3.Irreps("4x0e"),
+        atomic_energies=np.array([-9.0]),
+        avg_num_neighbors=8.0,
+        atomic_numbers=[6],
+        correlation=2,
+        gate=torch.nn.functional.silu,
+    )

@@ -3,7 +3,7 @@ import pytest
 from ase.build import bulk
 
 from synthpt.calculators import OFFLINE_CARBON_TEACHERS as OFFLINE
-from synthpt.calculators import CalculatorConfigError, make_calculator
+from synthpt.calculators import CalculatorConfigError, make_batch_predictor, make_calculator
 from synthpt.labelling import label, label_keys
 
 
@@ -69,9 +69,67 @@ def test_calculator_exceptions_become_reject_reasons():
         ({"type": "lammps", "potential": "nope"}, "unknown LAMMPS potential 'nope'"),
         ({"type": "lammps"}, "needs 'potential' or 'pair_style' and 'pair_coeff'"),
         ({"type": "tersoff", "parameters": "Nope"}, "no Tersoff/Brenner parameter set 'Nope'"),
-        ({"type": "mace", "model": "missing.model"}, "MACE model file 'missing.model' not found"),
+        ({"type": "mace", "model": "missing.model"}, "model file 'missing.model' not found"),
     ],
 )
 def test_bad_calculator_entries_are_explained(spec, message):
     with pytest.raises(CalculatorConfigError, match=message):
         make_calculator("bad", spec, ["C"])
+
+
+def test_gfn2_xtb_is_a_registry_entry_too():
+    atoms = diamond(rattle=0.03)
+    atoms.calc = make_calculator("gfn2", {"type": "xtb", "method": "GFN2-xTB"}, ["C"])
+    gfn2 = atoms.get_potential_energy() / len(atoms)
+    atoms.calc = make_calculator("gfn1", {"type": "xtb", "method": "GFN1-xTB"}, ["C"])
+    gfn1 = atoms.get_potential_energy() / len(atoms)
+    assert -60 < gfn2 < -40 and abs(gfn2 - gfn1) > 0.1  # a different Hamiltonian
+
+
+def test_mace_file_teacher_labels_in_batches_as_the_ase_calculator_does(tiny_model, tmp_path):
+    import torch
+
+    path = tmp_path / "teacher.model"
+    torch.save(tiny_model, path)
+    spec = {"type": "mace", "model": str(path), "dtype": "float64", "batch_size": 2}
+    structures = [diamond(rattle=0.05 * k) for k in range(1, 4)]
+    batched, _ = label(structures, None, "mace", 1e6, make_batch_predictor("mace", spec, ["C"]), 2)
+    one_by_one, _ = label(structures, make_calculator("mace", spec, ["C"]), "mace", 1e6)
+    assert len(batched) == 3
+    for a, b in zip(batched, one_by_one, strict=True):
+        assert a.info["mace_energy"] == pytest.approx(b.info["mace_energy"], abs=1e-6)
+        assert np.allclose(a.arrays["mace_forces"], b.arrays["mace_forces"], atol=1e-6)
+
+
+def test_empirical_teachers_have_no_batch_path():
+    assert make_batch_predictor("snap", OFFLINE["snap"], ["C"]) is None
+
+
+@pytest.mark.parametrize(
+    "spec, package",
+    [
+        ({"type": "gap", "xml": "__file__"}, "quippy-ase"),
+        ({"type": "ace", "potential": "__file__"}, "python-ace"),
+        ({"type": "chgnet"}, "chgnet"),
+    ],
+)
+def test_optional_teachers_say_which_package_is_missing(spec, package, tmp_path):
+    pytest.importorskip("importlib")
+    module = {"quippy-ase": "quippy", "python-ace": "pyace", "chgnet": "chgnet"}[package]
+    try:
+        __import__(module)
+    except ImportError:
+        pass
+    else:
+        pytest.skip(f"{package} is installed here")
+    user_file = tmp_path / "potential.xml"
+    user_file.write_text("<GAP_params/>")
+    spec = {k: str(user_file) if v == "__file__" else v for k, v in spec.items()}
+    with pytest.raises(CalculatorConfigError, match=f"needs the optional package '{package}'"):
+        make_calculator("teacher", spec, ["C"])
+
+
+@pytest.mark.parametrize("kind, key", [("gap", "xml"), ("ace", "potential")])
+def test_user_potential_files_must_exist(kind, key):
+    with pytest.raises(CalculatorConfigError, match=f"{key} file 'nope' not found"):
+        make_calculator("teacher", {"type": kind, key: "nope"}, ["C"])

@@ -30,32 +30,6 @@ def test_element_absent_from_training_set_is_an_error():
         fit_e0s([Atoms("C4")], [-36.0], ["C", "H"])
 
 
-@pytest.fixture(scope="module")
-def tiny_model():
-    import torch
-    from e3nn import o3
-    from mace import modules  # before e3nn: mace lets e3nn load its constants under torch 2.13
-
-    torch.manual_seed(0)
-    return modules.MACE(
-        r_max=3.5,
-        num_bessel=4,
-        num_polynomial_cutoff=5,
-        max_ell=1,
-        interaction_cls=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        interaction_cls_first=modules.interaction_classes["RealAgnosticResidualInteractionBlock"],
-        num_interactions=1,
-        num_elements=1,
-        hidden_irreps=o3.Irreps("4x0e"),
-        MLP_irreps=o3.Irreps("4x0e"),
-        atomic_energies=np.array([-9.0]),
-        avg_num_neighbors=8.0,
-        atomic_numbers=[6],
-        correlation=2,
-        gate=torch.nn.functional.silu,
-    )
-
-
 def test_refit_moves_model_to_the_new_energy_zero(tiny_model):
     """Teacher zero (-9 eV/atom) to reference zero (-57): mean error on the set becomes 0."""
     structures = generate(range(4), "real", 9, "C", 16, (2.0, 3.0), 1.2)

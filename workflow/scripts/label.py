@@ -9,15 +9,16 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.calculators import make_calculator  # noqa: E402
+from synthpt.calculators import make_batch_predictor, make_calculator  # noqa: E402
 from synthpt.io import read_structures, write_structures  # noqa: E402
 from synthpt.labelling import label  # noqa: E402
 
 settings = sm.params.calculator
 name = settings["name"]
-labelled, rejects = label(
-    read_structures(sm.input[0]), make_calculator(**settings), name, sm.params.max_force
-)
+structures = read_structures(sm.input[0])
+predict_batch = make_batch_predictor(**settings)
+calculator = make_calculator(**settings) if predict_batch is None else None
+labelled, rejects = label(structures, calculator, name, sm.params.max_force, predict_batch)
 write_structures(sm.output.rejects, rejects)
 write_structures(sm.output.labelled, labelled)
 log.info("%s labelled %d structures, rejected %d", name, len(labelled), len(rejects))

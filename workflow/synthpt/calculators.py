@@ -122,14 +122,32 @@ def _chgnet(name: str, spec: dict, elements: list[str]) -> Calculator:
     return CHGNetCalculator(use_device=spec.get("device", "cpu"))
 
 
+def _user_file(name: str, spec: dict, key: str) -> str:
+    path = Path(spec.get(key, ""))
+    if not path.is_file():
+        raise CalculatorConfigError(f"calculator '{name}': {key} file '{path}' not found")
+    return str(path)
+
+
+def _gap(name: str, spec: dict, elements: list[str]) -> Calculator:
+    """A GAP potential from the user's XML file (e.g. C-GAP-17), through quippy."""
+    xml = _user_file(name, spec, "xml")
+    potential = _require("quippy.potential", name, "quippy-ase")
+    return potential.Potential(param_filename=xml, calc_args=spec.get("calc_args", ""))
+
+
+def _ace(name: str, spec: dict, elements: list[str]) -> Calculator:
+    """An ACE potential from the user's .yaml/.yace file, through python-ace (pyace)."""
+    potential = _user_file(name, spec, "potential")
+    pyace = _require("pyace", name, "python-ace")
+    return pyace.PyACECalculator(potential)
+
+
 def _mace(name: str, spec: dict, elements: list[str]) -> Calculator:
     from mace.calculators import MACECalculator
 
-    model = Path(spec.get("model", ""))
-    if not model.is_file():
-        raise CalculatorConfigError(f"calculator '{name}': MACE model file '{model}' not found")
     return MACECalculator(
-        model_paths=str(model),
+        model_paths=_user_file(name, spec, "model"),
         device=spec.get("device", "cpu"),
         default_dtype=spec.get("dtype", "float64"),
     )
@@ -141,6 +159,8 @@ BUILDERS = {
     "xtb": _xtb,
     "chgnet": _chgnet,
     "mace": _mace,
+    "gap": _gap,
+    "ace": _ace,
 }
 
 
@@ -152,3 +172,30 @@ def make_calculator(name: str, spec: dict, elements: list[str]) -> Calculator:
             f"calculator '{name}': unknown type {kind!r}; known: {sorted(BUILDERS)}"
         )
     return BUILDERS[kind](name, spec, list(elements))
+
+
+def make_batch_predictor(name: str, spec: dict, elements: list[str]):
+    """structures -> (energies, forces) in batches for ML teachers (MACE, CHGNet), else None."""
+    device = spec.get("device", "cpu")
+    if spec.get("type") == "mace":
+        from synthpt.evaluate import load_model, predict
+
+        model = load_model(_user_file(name, spec, "model"), spec.get("dtype", "float64"), device)
+        return lambda structures: predict(model, structures, spec.get("batch_size", 16), device)
+    if spec.get("type") == "chgnet":
+        _require("chgnet", name, "chgnet")
+        from chgnet.model import CHGNet
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        model = CHGNet.load(use_device=device, verbose=False)
+
+        def predict_chgnet(structures):
+            converted = [AseAtomsAdaptor.get_structure(a) for a in structures]
+            results = model.predict_structure(
+                converted, task="ef", batch_size=spec.get("batch_size", 16)
+            )
+            energies = [r["e"] * len(a) for r, a in zip(results, structures, strict=True)]
+            return energies, [r["f"] for r in results]
+
+        return predict_chgnet
+    return None

@@ -16,27 +16,52 @@ def label_keys(name: str) -> tuple[str, str]:
     return f"{name}_energy", f"{name}_forces"
 
 
-def label(
-    structures: list[Atoms], calculator: Calculator, name: str, max_force: float
-) -> tuple[list[Atoms], list[Atoms]]:
-    """Return (labelled, rejects); each reject carries ``info['reject_reason']``."""
-    energy_key, forces_key = label_keys(name)
-    labelled, rejects = [], []
+def one_by_one(structures: list[Atoms], calculator: Calculator):
+    """(energy, forces, error) per structure, one ASE call each."""
     for atoms in structures:
         atoms = atoms.copy()
         atoms.calc = calculator
-        reason = None
         try:
-            energy = float(atoms.get_potential_energy())
-            forces = np.array(atoms.get_forces())
+            yield float(atoms.get_potential_energy()), np.array(atoms.get_forces()), None
         except Exception as err:  # SCF failures and calculator crashes are per structure
-            reason = f"{type(err).__name__}: {err}".replace("\n", " ")[:300]
-        else:
+            yield None, None, f"{type(err).__name__}: {err}".replace("\n", " ")[:300]
+
+
+def in_batches(structures: list[Atoms], predict_batch, batch_size: int):
+    """(energy, forces, None) per structure from ``predict_batch`` over chunks of structures."""
+    for start in range(0, len(structures), batch_size):
+        energies, forces = predict_batch(structures[start : start + batch_size])
+        for energy, force in zip(energies, forces, strict=True):
+            yield float(energy), np.asarray(force, dtype=float), None
+
+
+def label(
+    structures: list[Atoms],
+    calculator: Calculator | None,
+    name: str,
+    max_force: float,
+    predict_batch=None,
+    batch_size: int = 64,
+) -> tuple[list[Atoms], list[Atoms]]:
+    """Return (labelled, rejects); each reject carries ``info['reject_reason']``.
+
+    With ``predict_batch`` (structures -> energies, forces), ML teachers label many structures
+    per forward pass instead of one ASE call each.
+    """
+    energy_key, forces_key = label_keys(name)
+    results = (
+        in_batches(structures, predict_batch, batch_size)
+        if predict_batch is not None
+        else one_by_one(structures, calculator)
+    )
+    labelled, rejects = [], []
+    for atoms, (energy, forces, reason) in zip(structures, results, strict=True):
+        atoms = atoms.copy()
+        if reason is None:
             if not (np.isfinite(energy) and np.all(np.isfinite(forces))):
                 reason = "non-finite energy or forces"
             elif np.abs(forces).max() > max_force:
                 reason = f"force component {np.abs(forces).max():.1f} eV/A above {max_force}"
-        atoms.calc = None
         if reason is None:
             atoms.info[energy_key] = energy
             atoms.arrays[forces_key] = forces
