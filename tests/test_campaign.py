@@ -5,7 +5,15 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from synthpt.campaign import ConfigError, ModelId, check_config, sweep
+from synthpt.campaign import (
+    ConfigError,
+    ModelId,
+    check_config,
+    pretrained_models,
+    sweep,
+    sweep_slice,
+    teacher_of,
+)
 
 
 @pytest.fixture
@@ -26,6 +34,9 @@ def test_default_config_is_valid(root, config):
         (lambda c: c.update(teacher=["snap"]), "Additional properties are not allowed"),
         (lambda c: c["structures"].pop("min_distance"), "'min_distance' is a required property"),
         (lambda c: c["calculators"]["snap"].update(type="vasp"), "'vasp' is not one of"),
+        (lambda c: c["structures"].update(source="md"), "'driver' is a required property"),
+        (lambda c: c["real"].update(pool="a.xyz"), "is not valid under any of the given schemas"),
+        (lambda c: c["real"].update(e0s="guess"), "is not valid under any of the given schemas"),
     ],
 )
 def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, message):
@@ -42,6 +53,19 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
         (lambda c: c["subsets"].update(sizes=[10, 500]), "subsets.sizes: 500 exceeds the pool"),
         (lambda c: c["structures"].update(density_range=[3, 2]), "low 3 above high 2"),
         (lambda c: c["synthetic"].update(n_shards=5000), "synthetic.n_shards"),
+        (lambda c: c["real"].update(e0s={"Si": -1.0}), r"real.e0s: given for \['Si'\]"),
+        (
+            lambda c: c.update(real={"pool": "nope.xyz", "test": "t.xyz"}, reference="dft"),
+            "real: file 'nope.xyz' not found",
+        ),
+        (
+            lambda c: c["calculators"].update(gap={"type": "gap", "xml": "none.xml"}),
+            "calculators.gap.xml: file 'none.xml' not found",
+        ),
+        (
+            lambda c: c["structures"].update(source="files", files=["none.xyz"]),
+            "structures: file 'none.xyz' not found",
+        ),
     ],
 )
 def test_inconsistent_sections_are_named(config, change, message):
@@ -60,3 +84,31 @@ def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(config):
     assert ModelId.from_path("scratch/n80/seed1").teacher == "none"
     with pytest.raises(ValueError, match="not a model path"):
         ModelId.from_path("pretrain/snap")
+
+
+def test_pretraining_size_sweep_adds_pretrained_models(config):
+    config["pretrain"]["sizes"] = [100, 300]
+    assert pretrained_models(config) == ["snap", "snap-s100", "snap-s300"]
+    assert teacher_of("snap-s300") == ("snap", 300) and teacher_of("snap") == ("snap", None)
+    models = sweep(config)
+    assert ModelId.from_path("finetune/snap-s100/n10/seed1") in models
+    assert len(models) == 4 * 2 * 4
+
+
+@pytest.mark.parametrize(
+    "name, count, check",
+    [
+        ("n20", 4, lambda m: m.n_real == 20),
+        ("seed2", 8, lambda m: m.seed == 2),
+        ("scratch", 8, lambda m: m.mode == "scratch"),
+        ("teacher-snap", 8, lambda m: m.mode == "finetune" and m.teacher == "snap"),
+    ],
+)
+def test_sweep_slices_select_one_size_seed_or_teacher(config, name, count, check):
+    chosen = sweep_slice(config, name)
+    assert len(chosen) == count and all(check(m) for m in chosen)
+
+
+def test_unknown_sweep_slice_is_explained(config):
+    with pytest.raises(ConfigError, match="holds no model"):
+        sweep_slice(config, "n999")

@@ -119,3 +119,35 @@ def test_bad_config_stops_before_any_job(root, tmp_path):
     run = snakemake(root, tmp_path, "--dry-run", configfile=bad)
     assert run.returncode != 0
     assert "subsets.sizes: 80 exceeds the pool of real.n_pool = 8" in run.stdout + run.stderr
+
+
+def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path, cells):
+    """config/paper.yaml against small stand-in files for the user's C-GAP-17 data."""
+    import time
+
+    import yaml
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    folder = tmp_path / "data" / "c-gap-17"
+    folder.mkdir(parents=True)
+    (folder / "gap-17.xml").write_text("<GAP_params/>\n")
+    for name, part in (("train", cells[:2]), ("test", cells[2:])):
+        for atoms in part:
+            atoms.calc = SinglePointCalculator(atoms, energy=-500.0, forces=np.zeros((64, 3)))
+        write(folder / f"{name}.extxyz", part)
+    start = time.perf_counter()
+    run = snakemake(root, tmp_path, "--dry-run", configfile=root / "config" / "paper.yaml")
+    seconds = time.perf_counter() - start
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    config = yaml.safe_load((root / "config" / "paper.yaml").read_text())
+    shards, teachers = config["synthetic"]["n_shards"], len(config["teachers"])
+    pretrained = teachers * (1 + len(config["pretrain"]["sizes"]))
+    sizes, seeds = len(config["subsets"]["sizes"]), len(config["subsets"]["seeds"])
+    models = sizes * seeds * (1 + pretrained)
+    # generation, labelling, gathering, pre-training, subsets, training, scoring, 5 single jobs
+    expected = shards + shards * teachers + teachers + pretrained + sizes + 2 * models + 5
+    totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
+    assert int(totals[-1]) == expected
+    print(f"\npaper.yaml: {expected} jobs, dry run in {seconds:.1f} s")
+    assert seconds < 60

@@ -6,6 +6,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from synthpt.campaign import (
+    PRETRAINED,
     SWEEP_SLICE,
     check_config,
     file_list,
@@ -15,6 +16,7 @@ from synthpt.campaign import (
     sweep,
     sweep_slice,
     synthetic_count,
+    teacher_of,
     synthetic_units,
 )
 from synthpt.structures import shard_indices
@@ -37,7 +39,8 @@ wildcard_constraints:
     teacher="[A-Za-z0-9]+",
     n=r"\d+",
     seed=r"\d+",
-    model=r"(scratch|finetune/[A-Za-z0-9]+)/n\d+/seed\d+",
+    pretrained=PRETRAINED,
+    model=rf"(scratch|finetune/{PRETRAINED})/n\d+/seed\d+",
     sweep=SWEEP_SLICE,
 
 
@@ -75,6 +78,13 @@ TRAINING_GPUS = 1 if ON_GPU else 0
 TRAINING_CPUS_PER_GPU = config["threads"]["train"] if ON_GPU else 0
 
 
+def synthetic_set(kind):
+    """The gathered synthetic train or valid file of pre-trained model ``pretrained``."""
+    return lambda wildcards: (
+        f"{RESULTS}/synthetic/{teacher_of(wildcards.pretrained)[0]}/{kind}.extxyz"
+    )
+
+
 def training_minutes(schedule):
     """Wall-time request of one training job: a CPU estimate, doubled, plus start-up."""
     atoms = config["structures"]["n_atoms"]
@@ -94,6 +104,8 @@ SECONDS_PER_CALL = {
     "xtb": 4.0,
     "chgnet": 4.0,
     "mace": 1.0,
+    "gap": 0.5,
+    "ace": 0.1,
 }
 
 

@@ -1,14 +1,14 @@
 rule pretrain:
     input:
-        train=f"{RESULTS}/synthetic/{{teacher}}/train.extxyz",
-        valid=f"{RESULTS}/synthetic/{{teacher}}/valid.extxyz",
+        train=synthetic_set("train"),
+        valid=synthetic_set("valid"),
         real_checked=REAL_CHECKED,
     output:
-        model=f"{RESULTS}/models/pretrain/{{teacher}}/mace.model",
+        model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
     log:
-        f"{LOGS}/pretrain/{{teacher}}.log",
+        f"{LOGS}/pretrain/{{pretrained}}.log",
     benchmark:
-        f"{BENCHMARKS}/pretrain/{{teacher}}.tsv"
+        f"{BENCHMARKS}/pretrain/{{pretrained}}.tsv"
     priority: 10
     conda:
         ENV
@@ -21,7 +21,8 @@ rule pretrain:
     params:
         mode="pretrain",
         settings=training_settings("pretrain"),
-        work_dir=f"{RESULTS}/models/pretrain/{{teacher}}/work",
+        teacher=lambda wildcards: teacher_of(wildcards.pretrained),
+        work_dir=f"{RESULTS}/models/pretrain/{{pretrained}}/work",
     script:
         "../scripts/train.py"
 
@@ -54,13 +55,13 @@ rule train_scratch:
 rule finetune:
     input:
         train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
-        pretrained=f"{RESULTS}/models/pretrain/{{teacher}}/mace.model",
+        pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
     output:
-        model=f"{RESULTS}/models/finetune/{{teacher}}/n{{n}}/seed{{seed}}/mace.model",
+        model=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
     log:
-        f"{LOGS}/finetune/{{teacher}}/n{{n}}/seed{{seed}}.log",
+        f"{LOGS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.log",
     benchmark:
-        f"{BENCHMARKS}/finetune/{{teacher}}/n{{n}}/seed{{seed}}.tsv"
+        f"{BENCHMARKS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.tsv"
     conda:
         ENV
     threads: config["threads"]["train"]
@@ -72,6 +73,6 @@ rule finetune:
     params:
         mode="finetune",
         settings=training_settings("finetune"),
-        work_dir=f"{RESULTS}/models/finetune/{{teacher}}/n{{n}}/seed{{seed}}/work",
+        work_dir=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"

@@ -10,7 +10,12 @@ sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
 from synthpt.e0s import e0s_argument, fit_e0s, given_e0s  # noqa: E402
-from synthpt.io import energy_forces, read_structures, validate_labels  # noqa: E402
+from synthpt.io import (  # noqa: E402
+    energy_forces,
+    read_structures,
+    validate_labels,
+    write_structures,
+)
 from synthpt.labelling import label_keys  # noqa: E402
 from synthpt.training import (  # noqa: E402
     epochs_for_steps,
@@ -22,9 +27,17 @@ from synthpt.training import (  # noqa: E402
 
 mode, settings = sm.params.mode, sm.params.settings
 elements, model_config, schedule = settings["elements"], settings["model"], settings["schedule"]
-labeller = sm.wildcards.teacher if mode == "pretrain" else settings["reference"]
+labeller = sm.params.teacher[0] if mode == "pretrain" else settings["reference"]
 energy_key, forces_key = label_keys(labeller)
 train = read_structures(sm.input.train)
+train_file = sm.input.train
+work_dir = Path(sm.params.work_dir)
+pretrain_size = sm.params.teacher[1] if mode == "pretrain" else None
+if pretrain_size is not None:  # the pre-training-size sweep: the first N structures
+    if pretrain_size > len(train):
+        raise ValueError(f"pretrain.sizes: {pretrain_size} exceeds {len(train)} in {train_file}")
+    train = train[:pretrain_size]
+    train_file = work_dir / "train_subset.extxyz"
 validate_labels(train, sm.input.train, energy_key, forces_key, elements)
 energies = [energy_forces(a, energy_key, forces_key)[0] for a in train]
 
@@ -34,7 +47,6 @@ else:
     n_train = len(train) - n_valid(len(train), schedule["valid_fraction"])
     epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["steps"])
 
-work_dir = Path(sm.params.work_dir)
 foundation = work_dir / "foundation.model" if mode == "finetune" else None
 if foundation is not None:
     from synthpt.e0s import refit_model_e0s
@@ -51,7 +63,7 @@ log.info("E0s for %s: %s", mode, e0s)
 
 arguments = mace_arguments(
     work_dir=work_dir,
-    train_file=sm.input.train,
+    train_file=train_file,
     valid_file=sm.input.valid if "valid" in sm.input.keys() else None,
     energy_key=energy_key,
     forces_key=forces_key,
@@ -65,6 +77,8 @@ arguments = mace_arguments(
     foundation_model=foundation,
 )
 resume = prepare_work_dir(work_dir, arguments)
+if pretrain_size is not None:
+    write_structures(train_file, train)
 if foundation is not None and not resume:
     import torch
 

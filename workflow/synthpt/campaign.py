@@ -12,6 +12,9 @@ FINETUNE = "finetune"
 NO_TEACHER = "none"
 
 
+USER_FILE_KEYS = {"gap": ("xml",), "ace": ("potential",), "mace": ("model",)}
+
+
 class ConfigError(ValueError):
     """A config whose values are valid one by one but do not fit together."""
 
@@ -133,6 +136,15 @@ def check_config(config: dict) -> None:
         raise ConfigError(
             f"synthetic.n_shards ({config['synthetic']['n_shards']}) exceeds {units} {what}"
         )
+    for name, spec in config["calculators"].items():
+        for key in USER_FILE_KEYS.get(spec["type"], ()):
+            if key not in spec:
+                raise ConfigError(f"calculators.{name}: a {spec['type']} entry needs '{key}'")
+            if not os.path.isfile(spec[key]):
+                raise ConfigError(
+                    f"calculators.{name}.{key}: file '{spec[key]}' not found"
+                    f" (relative to {os.getcwd()})"
+                )
     _check_real(config)
 
 
@@ -161,11 +173,27 @@ class ModelId:
         return cls(mode, teacher or NO_TEACHER, int(n), int(seed))
 
 
+PRETRAINED = r"[A-Za-z0-9]+(?:-s\d+)?"
+
+
+def pretrained_models(config: dict) -> list[str]:
+    """Names of the pre-trained models: each teacher on its whole synthetic training set, and
+    ``TEACHER-sN`` on its first N structures (the pre-training-size sweep, pretrain.sizes)."""
+    sizes = config["pretrain"].get("sizes", [])
+    return list(config["teachers"]) + [f"{t}-s{n}" for t in config["teachers"] for n in sizes]
+
+
+def teacher_of(pretrained: str) -> tuple[str, int | None]:
+    """(teacher, number of pre-training structures or None for all) of a pre-trained model."""
+    teacher, _, size = pretrained.partition("-s")
+    return teacher, int(size) if size else None
+
+
 def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
     """Every scratch and fine-tuned model of the campaign (optionally a slice of it)."""
     sizes = sizes or config["subsets"]["sizes"]
     seeds = seeds or config["subsets"]["seeds"]
-    teachers = teachers or config["teachers"]
+    teachers = teachers or pretrained_models(config)
     models = []
     for n in sizes:
         for seed in seeds:
@@ -174,7 +202,7 @@ def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
     return models
 
 
-SWEEP_SLICE = r"n\d+|seed\d+|scratch|teacher-[A-Za-z0-9]+"
+SWEEP_SLICE = rf"n\d+|seed\d+|scratch|teacher-{PRETRAINED}"
 
 
 def sweep_slice(config: dict, name: str) -> list[ModelId]:
