@@ -62,10 +62,10 @@ def campaign(tmp_path_factory):
 @pytest.fixture
 def tiny_model():
     """A small untrained MACE model for carbon (E0 -9 eV/atom)."""
-    from mace import modules  # before e3nn: mace lets e3nn load its constants under torch 2.13
-
+    import mace  # noqa: F401, I001  (before e3nn: lets e3nn load its constants, torch 2.13)
     import torch
     from e3nn import o3
+    from mace import modules
 
     torch.set_default_dtype(torch.float64)
     torch.manual_seed(0)
