@@ -46,6 +46,8 @@ wildcard_constraints:
 
 SOURCE = structure_source(config)
 STRUCTURE_BUILDER = {"random": "relax_with", "md": "driver"}.get(SOURCE)
+# Sizes resource requests; user structure files are taken as 64-atom cells.
+ATOMS_PER_STRUCTURE = config["structures"].get("n_atoms", 64)
 
 
 def structure_builder():
@@ -87,7 +89,7 @@ def synthetic_set(kind):
 
 def training_minutes(schedule):
     """Wall-time request of one training job: a CPU estimate, doubled, plus start-up."""
-    atoms = config["structures"]["n_atoms"]
+    atoms = ATOMS_PER_STRUCTURE
     settings = config[schedule]
     if schedule == "pretrain":
         atom_steps = synthetic_count(config) * settings["epochs"] * atoms
@@ -113,7 +115,7 @@ def shard_minutes(stream, calls_per_structure, calculator):
     """Wall-time request of one shard job: its structures times the calculator's cost."""
     per_shard = math.ceil(n_structures(stream) / config[stream]["n_shards"])
     kind = config["calculators"][calculator]["type"]
-    scale = (config["structures"]["n_atoms"] / 64) ** (3 if kind == "xtb" else 1)
+    scale = (ATOMS_PER_STRUCTURE / 64) ** (3 if kind == "xtb" else 1)
     seconds = per_shard * calls_per_structure * SECONDS_PER_CALL[kind] * scale
     return 5 + math.ceil(2 * seconds / 60)
 
