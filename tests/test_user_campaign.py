@@ -134,6 +134,8 @@ def test_provenance_records_config_versions_and_checksums(user):
     assert record["inputs"]["data/train.extxyz"]["sha256"] == sha256(
         workdir / "data" / "train.extxyz"
     )
+    assert set(record["inputs"]) == {f"data/{name}" for name in (
+        "train.extxyz", "test.extxyz", "synthetic.extxyz", "more.xyz")}  # fmt: skip
     assert record["packages"]["mace-torch"] == "0.3.16"
     resolved = yaml.safe_load((results / "provenance" / "config.yaml").read_text())
     given = yaml.safe_load(configfile.read_text())["real"]

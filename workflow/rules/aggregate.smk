@@ -83,7 +83,7 @@ rule aggregate_sweep:
 
 rule provenance:
     input:
-        real_files(config),
+        input_files(),
     output:
         config=f"{RESULTS}/provenance/config.yaml",
         record=f"{RESULTS}/provenance/provenance.json",

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from synthpt.campaign import (
     PRETRAINED,
     SWEEP_SLICE,
+    USER_FILE_KEYS,
     check_config,
     file_list,
     real_files,
@@ -159,6 +160,17 @@ def calculator_settings(name):
         "spec": config["calculators"][name],
         "elements": config["elements"],
     }
+
+
+def input_files():
+    """Every user file the campaign reads: real data, structures, potential files."""
+    structures = file_list(config["structures"]["files"]) if SOURCE == "files" else []
+    potentials = [
+        spec[key]
+        for spec in config["calculators"].values()
+        for key in USER_FILE_KEYS.get(spec["type"], ())
+    ]
+    return real_files(config) + structures + potentials
 
 
 def metrics_files(models):
