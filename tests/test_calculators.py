@@ -114,7 +114,6 @@ def test_empirical_teachers_have_no_batch_path():
     ],
 )
 def test_optional_teachers_say_which_package_is_missing(spec, package, tmp_path):
-    pytest.importorskip("importlib")
     module = {"quippy-ase": "quippy", "python-ace": "pyace", "chgnet": "chgnet"}[package]
     try:
         __import__(module)

@@ -18,7 +18,7 @@ from ase import Atoms
 from ase import units as ase_units
 
 from synthpt.campaign import file_list
-from synthpt.io import InputError, read_structures
+from synthpt.io import InputError, checked_labels, read_structures
 from synthpt.labelling import label_keys
 
 log = logging.getLogger(__name__)
@@ -36,15 +36,6 @@ MIN_CELL_VOLUME = 1.0  # Å^3; a periodic cell below this is degenerate
 MIN_CELL_LENGTH = 0.5  # Å
 
 
-def _label(atoms: Atoms, key: str, per_atom: bool):
-    """The value stored under ``key``, or None."""
-    store = atoms.arrays if per_atom else atoms.info
-    if key in store:
-        return store[key]
-    results = getattr(atoms.calc, "results", {}) or {}
-    return results.get(key)
-
-
 def cell_problem(atoms: Atoms) -> str | None:
     if not np.all(np.isfinite(atoms.positions)):
         return "positions hold non-finite values"
@@ -59,56 +50,6 @@ def cell_problem(atoms: Atoms) -> str | None:
     if atoms.pbc.all() and abs(atoms.cell.volume) < MIN_CELL_VOLUME:
         return f"periodic cell volume {atoms.cell.volume:.3g} Å^3 is degenerate"
     return None
-
-
-def checked_labels(
-    atoms: Atoms,
-    where: str,
-    energy_key: str,
-    forces_key: str,
-    stress_key: str | None,
-    elements: set[str],
-):
-    """(energy, forces, stress or None) of one structure; InputError at the first problem."""
-    unknown = sorted(set(atoms.get_chemical_symbols()) - elements)
-    if unknown:
-        raise InputError(f"{where}: elements {unknown} are not in the config's elements")
-    if len(atoms) == 0:
-        raise InputError(f"{where}: holds no atoms")
-    problem = cell_problem(atoms)
-    if problem:
-        raise InputError(f"{where}: {problem}")
-    energy = _label(atoms, energy_key, per_atom=False)
-    if energy is None:
-        raise InputError(f"{where}: no energy under key '{energy_key}'")
-    try:
-        energy = float(energy)
-    except (TypeError, ValueError):
-        raise InputError(f"{where}: energy '{energy_key}' is not a number: {energy!r}") from None
-    if not np.isfinite(energy):
-        raise InputError(f"{where}: energy '{energy_key}' is not finite ({energy})")
-    forces = _label(atoms, forces_key, per_atom=True)
-    if forces is None:
-        raise InputError(f"{where}: no forces under key '{forces_key}'")
-    forces = np.asarray(forces, dtype=float)
-    if forces.shape != (len(atoms), 3):
-        raise InputError(
-            f"{where}: forces '{forces_key}' have shape {forces.shape}, expected ({len(atoms)}, 3)"
-        )
-    if not np.all(np.isfinite(forces)):
-        raise InputError(f"{where}: forces '{forces_key}' hold non-finite values")
-    stress = None
-    if stress_key:
-        stress = _label(atoms, stress_key, per_atom=False)
-        if stress is None:
-            raise InputError(f"{where}: no stress under key '{stress_key}'")
-        stress = np.asarray(stress, dtype=float).reshape(-1)
-        if stress.size == 9:
-            s = stress.reshape(3, 3)
-            stress = s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-        if stress.size != 6 or not np.all(np.isfinite(stress)):
-            raise InputError(f"{where}: stress '{stress_key}' is not 6 or 3x3 finite values")
-    return energy, forces, stress
 
 
 def fingerprint(atoms: Atoms, decimals: int = 3) -> str:
@@ -157,6 +98,11 @@ def read_set(
             if n_atoms is not None and not n_atoms[0] <= len(atoms) <= n_atoms[1]:
                 report["filtered_size"] += 1
                 continue
+            if len(atoms) == 0:
+                raise InputError(f"{where}: holds no atoms")
+            problem = cell_problem(atoms)
+            if problem:
+                raise InputError(f"{where}: {problem}")
             energy, forces, stress = checked_labels(
                 atoms, where, energy_key, forces_key, stress_key, known
             )

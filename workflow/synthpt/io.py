@@ -74,6 +74,64 @@ def energy_forces(atoms: Atoms, energy_key: str, forces_key: str):
     return float(atoms.info[energy_key]), np.asarray(atoms.arrays[forces_key])
 
 
+def _label(atoms: Atoms, key: str, per_atom: bool):
+    """The value stored under ``key``, or None."""
+    store = atoms.arrays if per_atom else atoms.info
+    if key in store:
+        return store[key]
+    results = getattr(atoms.calc, "results", {}) or {}
+    return results.get(key)
+
+
+def checked_labels(
+    atoms: Atoms,
+    where: str,
+    energy_key: str,
+    forces_key: str,
+    stress_key: str | None,
+    elements: set[str] | None = None,
+):
+    """(energy, forces, stress or None) of one structure; InputError naming ``where`` and the
+    first problem. Labels are looked up in info/arrays, then in an attached calculator's results."""
+    if elements is not None:
+        unknown = sorted(set(atoms.get_chemical_symbols()) - elements)
+        if unknown:
+            raise InputError(
+                f"{where}: elements {unknown} are not in the config's elements {sorted(elements)}"
+            )
+    energy = _label(atoms, energy_key, per_atom=False)
+    if energy is None:
+        raise InputError(f"{where}: no energy under key '{energy_key}'")
+    try:
+        energy = float(energy)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: energy '{energy_key}' is not a number: {energy!r}") from None
+    if not np.isfinite(energy):
+        raise InputError(f"{where}: energy '{energy_key}' is not finite ({energy})")
+    forces = _label(atoms, forces_key, per_atom=True)
+    if forces is None:
+        raise InputError(f"{where}: no forces under key '{forces_key}'")
+    forces = np.asarray(forces, dtype=float)
+    if forces.shape != (len(atoms), 3):
+        raise InputError(
+            f"{where}: forces '{forces_key}' have shape {forces.shape}, expected ({len(atoms)}, 3)"
+        )
+    if not np.all(np.isfinite(forces)):
+        raise InputError(f"{where}: forces '{forces_key}' hold non-finite values")
+    stress = None
+    if stress_key:
+        stress = _label(atoms, stress_key, per_atom=False)
+        if stress is None:
+            raise InputError(f"{where}: no stress under key '{stress_key}'")
+        stress = np.asarray(stress, dtype=float).reshape(-1)
+        if stress.size == 9:
+            s = stress.reshape(3, 3)
+            stress = s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+        if stress.size != 6 or not np.all(np.isfinite(stress)):
+            raise InputError(f"{where}: stress '{stress_key}' is not 6 or 3x3 finite values")
+    return energy, forces, stress
+
+
 def validate_labels(
     structures: list[Atoms],
     path,
@@ -84,27 +142,4 @@ def validate_labels(
     """Raise InputError naming ``path``, the structure index and the first problem found."""
     known = set(elements) if elements else None
     for index, atoms in enumerate(structures):
-        where = f"{path}: structure {index}"
-        if energy_key not in atoms.info:
-            raise InputError(f"{where}: no energy under key '{energy_key}'")
-        if forces_key not in atoms.arrays:
-            raise InputError(f"{where}: no forces under key '{forces_key}'")
-        energy = atoms.info[energy_key]
-        if not isinstance(energy, (int, float, np.floating, np.integer)):
-            raise InputError(f"{where}: energy '{energy_key}' is not a number: {energy!r}")
-        if not np.isfinite(energy):
-            raise InputError(f"{where}: energy '{energy_key}' is not finite ({energy})")
-        forces = np.asarray(atoms.arrays[forces_key])
-        if forces.shape != (len(atoms), 3):
-            raise InputError(
-                f"{where}: forces '{forces_key}' have shape {forces.shape},"
-                f" expected ({len(atoms)}, 3)"
-            )
-        if not np.all(np.isfinite(forces)):
-            raise InputError(f"{where}: forces '{forces_key}' hold non-finite values")
-        if known is not None:
-            unknown = sorted(set(atoms.get_chemical_symbols()) - known)
-            if unknown:
-                raise InputError(
-                    f"{where}: elements {unknown} are not in the config's elements {sorted(known)}"
-                )
+        checked_labels(atoms, f"{path}: structure {index}", energy_key, forces_key, None, known)
