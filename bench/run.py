@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import glob
+import math
 import os
 import re
 import subprocess
@@ -45,6 +46,24 @@ def snakemake(workdir, configfile, *args):
     return subprocess.run(command, capture_output=True, text=True, check=True)
 
 
+def label_shards(teacher, spec, n_structures, n_shards, cores):
+    """Label ``n_shards`` shards through the workflow; the jobs' own benchmark seconds."""
+    config = copy.deepcopy(DEFAULT)
+    config.update(campaign="bench", teachers=[teacher])
+    config["calculators"] = {teacher: spec, "gfn1": DEFAULT["calculators"]["gfn1"]}
+    config["structures"].update(relax_with=teacher, relax_steps=0)
+    config["synthetic"].update(n_structures=n_structures * n_shards, n_shards=n_shards)
+    with tempfile.TemporaryDirectory() as tmp:
+        configfile = Path(tmp) / "config.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        shards = [f"results/bench/synthetic/{teacher}/shard-{k}.extxyz" for k in range(n_shards)]
+        structures = [s.replace(f"synthetic/{teacher}", "structures/synthetic") for s in shards]
+        snakemake(tmp, configfile, "--cores", str(cores), *structures)
+        snakemake(tmp, configfile, "--cores", str(cores), *shards)
+        jobs = Path(tmp) / f"results/bench/benchmarks/label_synthetic/{teacher}"
+        return [float(f.read_text().splitlines()[1].split("\t")[0]) for f in jobs.glob("*.tsv")]
+
+
 def bench_labelling(n_structures=400):
     from synthpt.calculators import OFFLINE_CARBON_TEACHERS as TEACHERS
     from synthpt.calculators import make_calculator
@@ -57,25 +76,28 @@ def bench_labelling(n_structures=400):
         calculator = make_calculator(name, spec, ["C"])
         start = time.perf_counter()
         label(structures, calculator, name, max_force=1e9)
-        loop = n_structures / (time.perf_counter() - start)
-
-        config = copy.deepcopy(DEFAULT)
-        config.update(campaign="bench", teachers=[name])
-        config["calculators"] = {name: spec, "gfn1": DEFAULT["calculators"]["gfn1"]}
-        config["structures"].update(relax_with=name, relax_steps=0)
-        config["synthetic"].update(n_structures=n_structures, n_shards=1)
-        with tempfile.TemporaryDirectory() as tmp:
-            configfile = Path(tmp) / "config.yaml"
-            configfile.write_text(yaml.safe_dump(config))
-            target = f"results/bench/synthetic/{name}/shard-0.extxyz"
-            snakemake(tmp, configfile, "--cores", "1", target)
-            job = Path(tmp) / f"results/bench/benchmarks/label_synthetic/{name}/shard-0.tsv"
-            seconds = float(job.read_text().splitlines()[1].split("\t")[0])
-        workflow = n_structures / seconds
-        rows.append((name, n_structures, loop, workflow, workflow / loop))
+        loop_seconds = time.perf_counter() - start
+        (job_seconds,) = label_shards(name, spec, n_structures, 1, 1)
+        fixed = job_seconds - loop_seconds  # start-up, imports, reading and writing the shard
+        enough = math.ceil(9 * fixed / loop_seconds * n_structures)  # start-up <= 10% of a job
+        loop, job = n_structures / loop_seconds, n_structures / job_seconds
+        rows.append((name, n_structures, loop, job, job / loop, fixed, enough))
     table(
-        "Labelling (1 core, 64-atom cells)",
-        ["teacher", "structures", "loop /s", "workflow job /s", "ratio"],
+        "Labelling (1 core, 64-atom cells, one shard per job)",
+        ["teacher", "structures", "loop /s", "workflow job /s", "ratio", "job fixed cost (s)",
+         "structures per shard for ratio >= 0.9"],
+        rows,
+    )  # fmt: skip
+
+    alone = n_structures / label_shards("snap", TEACHERS["snap"], n_structures, 1, 1)[0]
+    rows = []
+    for n_shards, cores in ((2, 2), (4, 2)):
+        seconds = label_shards("snap", TEACHERS["snap"], n_structures, n_shards, cores)
+        per_job = [n_structures / s for s in seconds]
+        rows.append((n_shards, cores, alone, sum(per_job) / len(per_job) / alone))
+    table(
+        f"Parallel efficiency: K SNAP shards of {n_structures} structures on N cores",
+        ["K shards", "N cores", "one shard alone /s", "per-job rate side by side / alone"],
         rows,
     )
 
@@ -92,63 +114,112 @@ def paper_scale(n_shards):
     return config
 
 
+TRIVIAL = """
+rule all:
+    input: expand("out/{{i}}.txt", i=range({n}))
+rule make:
+    output: "out/{{i}}.txt"
+    {action}
+"""
+
+
+def dry_run_seconds(tmp, *args):
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "snakemake", "--directory", str(tmp), *args]
+    run = subprocess.run(command + ["--dry-run", "--quiet", "rules"], capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    seconds = time.perf_counter() - start
+    return seconds, int(re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)[-1])
+
+
 def bench_orchestration():
     rows = []
     for n_shards in (100, 1000, 5000):
         with tempfile.TemporaryDirectory() as tmp:
             configfile = Path(tmp) / "paper.yaml"
             configfile.write_text(yaml.safe_dump(paper_scale(n_shards)))
-            start = time.perf_counter()
-            run = snakemake(tmp, configfile, "--dry-run", "--quiet", "rules")
-            seconds = time.perf_counter() - start
-        jobs = int(re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)[-1])
-        rows.append((n_shards, jobs, seconds, 1000 * seconds / jobs))
+            seconds, jobs = dry_run_seconds(
+                tmp, "--snakefile", str(ROOT / "Snakefile"), "--configfile", str(configfile)
+            )
+        rows.append((f"synthpt, {n_shards} synthetic shards", jobs, seconds, 1000 * seconds / jobs))
+    for action in ('shell: "touch {output}"', 'script: "s.py"'):
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "Snakefile").write_text(TRIVIAL.format(n=10000, action=action))
+            (Path(tmp) / "s.py").touch()
+            seconds, jobs = dry_run_seconds(tmp, "--snakefile", str(Path(tmp) / "Snakefile"))
+        rows.append((f"Snakemake's floor: one trivial {action.split(':')[0]} rule", jobs, seconds,
+                     1000 * seconds / jobs))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "snakemake", "--version"], check=True,
+                       capture_output=True)  # fmt: skip
+        rows.append(("`snakemake --version` (start-up alone)", 0, time.perf_counter() - start, 0))
     table(
-        "Orchestration: dry run of a paper-scale campaign (3 teachers, 6 sizes x 5 seeds)",
-        ["synthetic shards", "jobs", "DAG build + dry run (s)", "ms per job"],
+        "Orchestration: dry runs (paper-scale campaign: 3 teachers, 6 sizes x 5 seeds)",
+        ["DAG", "jobs", "wall (s), start-up included", "ms per job"],
         rows,
     )
 
 
-def bench_training(n_structures=100):
+def training_throughput(structures, architecture, batch_size, dtype, threads, epochs=3):
+    """Atoms per second of mace_run_train over ``epochs`` (first epoch excluded: warm-up)."""
+    import ase.io
+
     from synthpt.e0s import e0s_argument
-    from synthpt.io import read_structures
     from synthpt.training import mace_arguments, prepare_work_dir, run_mace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = Path(tmp) / "train.extxyz"
+        ase.io.write(subset, structures, format="extxyz")
+        work, log = Path(tmp) / "work", Path(tmp) / "log"
+        schedule = dict(DEFAULT["pretrain"], batch_size=batch_size, valid_fraction=0.1)
+        args = mace_arguments(
+            work_dir=work, train_file=subset, energy_key="snap_energy",
+            forces_key="snap_forces", e0s=e0s_argument({6: -8.0}), architecture=architecture,
+            schedule=schedule, epochs=epochs, seed=1, dtype=dtype, device="cpu",
+        )  # fmt: skip
+        prepare_work_dir(work, args)
+        run_mace(args, work, work / "out.model", threads, log, False)
+        text = log.read_text().split("running: ")[-1]
+    stamps = re.findall(r"^(\S+ \S+) INFO: Epoch (\d+):", text, flags=re.MULTILINE)
+    first, last = (datetime.fromisoformat(s) for s, _ in (stamps[0], stamps[-1]))
+    n_train = len(structures) - max(1, int(0.1 * len(structures)))
+    steps = n_train // batch_size
+    return (
+        steps * batch_size * len(structures[0]) * (len(stamps) - 1) / (last - first).total_seconds()
+    )
+
+
+def bench_training():
+    from synthpt.io import read_structures
 
     train = ROOT / "results/default/synthetic/snap/train.extxyz"
     if not train.exists():
         print("\n(training: run the default campaign first, for its synthetic set)")
         return
-    structures = read_structures(train)[:n_structures]
+    structures = read_structures(train)
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        subset = Path(tmp) / "train.extxyz"
-        import ase.io
-
-        ase.io.write(subset, structures, format="extxyz")
+    for name, config, n in (("default", DEFAULT, 100), ("paper", paper, 22)):
+        batch = config["pretrain"]["batch_size"]
         for dtype in ("float32", "float64"):
             for threads in (1, 2):
-                work = Path(tmp) / f"{dtype}-{threads}"
-                schedule = dict(DEFAULT["pretrain"], valid_fraction=0.1)
-                args = mace_arguments(
-                    work_dir=work, train_file=subset, energy_key="snap_energy",
-                    forces_key="snap_forces", e0s=e0s_argument({6: -8.0}),
-                    architecture=DEFAULT["model"], schedule=schedule, epochs=2, seed=1,
-                    dtype=dtype, device="cpu",
-                )  # fmt: skip
-                prepare_work_dir(work, args)
-                run_mace(args, work, work / "out.model", threads, Path(tmp) / "log", False)
-                log = (Path(tmp) / "log").read_text().split("running: ")[-1]
-                stamps = re.findall(r"^(\S+ \S+) INFO: Epoch (\d+):", log, flags=re.MULTILINE)
-                first, last = (datetime.fromisoformat(s) for s, _ in (stamps[0], stamps[-1]))
-                n_train = len(structures) - int(0.1 * len(structures))
-                atoms_per_s = n_train * 64 * (len(stamps) - 1) / (last - first).total_seconds()
-                rows.append((dtype, threads, atoms_per_s))
+                speed = training_throughput(structures[:n], config["model"], batch, dtype, threads)
+                rows.append((name, batch, dtype, threads, speed))
     table(
-        f"Training throughput, default model, batch {DEFAULT['pretrain']['batch_size']} (CPU)",
-        ["dtype", "threads", "atoms/s (train + validation pass)"],
+        "Training throughput on this CPU (64-atom cells; train + validation passes)",
+        ["model", "batch", "dtype", "threads", "atoms/s"],
         rows,
     )
+    from synthpt.campaign import synthetic_count
+
+    n_synthetic = synthetic_count(paper) * paper["structures"]["n_atoms"]
+    for name, _, dtype, threads, speed in rows:
+        if name == "paper" and dtype == "float32" and threads == 2:
+            print(
+                f"\nOne paper-scale pre-training epoch ({n_synthetic} atoms) at that rate:"
+                f" {n_synthetic / speed / 3600:.1f} h on this CPU (no GPU was at hand)"
+            )
 
 
 def bench_campaign(results=ROOT / "results/default"):
@@ -170,12 +241,13 @@ def bench_campaign(results=ROOT / "results/default"):
             wall = (parse(stamps[-1]) - parse(stamps[0])).total_seconds()
             break
     cores = 2
+    idle = wall * cores - job_seconds if wall else float("nan")
     table(
-        f"Campaign {results.name}",
+        f"Campaign {results.name} ({cores} cores; wall from the first to the last log line)",
         ["jobs", "wall (s)", "sum of job wall (s)", "CPU (s)", "peak RSS (MB)",
-         f"outside jobs on {cores} cores"],
+         "core time outside jobs", "per job (s)"],
         [(len(rows), wall or float("nan"), job_seconds, cpu_seconds, peak_mb,
-          f"{1 - job_seconds / cores / wall:.1%}" if wall else "n/a")],
+          f"{idle / (wall * cores):.1%}" if wall else "n/a", idle / len(rows))],
     )  # fmt: skip
 
 

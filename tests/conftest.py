@@ -5,9 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+TINY_CONFIG = yaml.safe_load(TINY.read_text())
 sys.path.insert(0, str(ROOT / "workflow"))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -51,6 +51,10 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
         (lambda c: c.update(teachers=["chgnet"]), "teachers: 'chgnet' is not one of calculators"),
         (lambda c: c.update(reference="snap"), "reference 'snap' is also a teacher"),
         (lambda c: c["subsets"].update(sizes=[10, 500]), "subsets.sizes: 500 exceeds the pool"),
+        (
+            lambda c: c["finetune"].update(batch_size=10),
+            r"finetune.batch_size \(10\) exceeds the 9 training structures of the smallest subset",
+        ),
         (lambda c: c["structures"].update(density_range=[3, 2]), "low 3 above high 2"),
         (lambda c: c["synthetic"].update(n_shards=5000), "synthetic.n_shards"),
         (lambda c: c["real"].update(e0s={"Si": -1.0}), r"real.e0s: given for \['Si'\]"),

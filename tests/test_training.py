@@ -1,6 +1,14 @@
 import json
 
-from synthpt.training import epochs_for_steps, mace_arguments, n_valid, prepare_work_dir
+import pytest
+
+from synthpt.training import (
+    epochs_for_steps,
+    eval_interval_for_steps,
+    mace_arguments,
+    n_valid,
+    prepare_work_dir,
+)
 
 ARCH = {
     "num_channels": 16,
@@ -20,9 +28,19 @@ SCHEDULE = {
 
 
 def test_step_budget_is_the_same_for_every_size():
-    assert epochs_for_steps(9, 5, 200) == 100  # 2 steps an epoch
-    assert epochs_for_steps(72, 5, 200) == 14  # 15 steps an epoch: 210 steps
+    # mace-torch drops the last partial batch: 9 structures in batches of 5 is one step
+    assert epochs_for_steps(9, 5, 200) == 200
+    assert epochs_for_steps(72, 5, 200) == 15  # 14 steps an epoch: 210 steps
     assert epochs_for_steps(1000, 5, 10) == 1
+    with pytest.raises(ValueError, match="batch size 5 exceeds the 4 training structures"):
+        epochs_for_steps(4, 5, 200)
+
+
+def test_validation_comes_every_so_many_steps_whatever_the_size():
+    assert eval_interval_for_steps(9, 5, 10) == 10  # 1 step an epoch
+    assert eval_interval_for_steps(72, 5, 10) == 1  # 14 steps an epoch
+    assert eval_interval_for_steps(36, 5, 10) == 1  # 7 steps: every epoch
+    assert eval_interval_for_steps(18, 5, 10) == 3  # 3 steps
     assert n_valid(10, 0.1) == 1 and n_valid(4, 0.1) == 1 and n_valid(80, 0.1) == 8
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY, snakemake
+from conftest import TINY, TINY_CONFIG, snakemake
 from synthpt.aggregate import COLUMNS
 from synthpt.e0s import model_e0s
 from synthpt.evaluate import load_model
@@ -84,6 +84,23 @@ def test_energy_zeros_follow_each_models_own_labels(campaign):
     assert -12 < pretrained < -6  # SNAP's PBE-like zero
     assert -62 < scratch < -50  # GFN1-xTB's zero
     assert finetuned == pytest.approx(scratch, abs=1.0)  # refitted, not copied from the teacher
+
+
+@pytest.mark.parametrize("n", [4, 8])
+def test_every_subset_size_gets_the_same_step_budget(campaign, n):
+    import torch
+
+    _, _, results = campaign
+    log = (results / "logs" / "train_scratch" / f"n{n}" / "seed1.log").read_text()
+    epochs = 1 + max(int(e) for e in re.findall(r"INFO: Epoch (\d+):", log))
+    checkpoint = next((results / "models" / "scratch" / f"n{n}" / "seed1" / "work").glob("**/*.pt"))
+    done = 1 + int(re.search(r"epoch-(\d+)", checkpoint.name)[1])
+    optimizer = torch.load(checkpoint, weights_only=False)["optimizer"]["state"]
+    steps_per_epoch = int(next(iter(optimizer.values()))["step"]) // done
+    budget = TINY_CONFIG["finetune"]
+    n_train = n - max(1, int(budget["valid_fraction"] * n))
+    assert steps_per_epoch == n_train // budget["batch_size"]  # mace drops partial batches
+    assert (epochs - 1) * steps_per_epoch < budget["steps"] <= epochs * steps_per_epoch
 
 
 def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):

@@ -19,6 +19,7 @@ from synthpt.io import (  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
 from synthpt.training import (  # noqa: E402
     epochs_for_steps,
+    eval_interval_for_steps,
     mace_arguments,
     n_valid,
     prepare_work_dir,
@@ -46,6 +47,9 @@ if mode == "pretrain":
 else:
     n_train = len(train) - n_valid(len(train), schedule["valid_fraction"])
     epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["steps"])
+    if "eval_steps" in schedule:
+        interval = eval_interval_for_steps(n_train, schedule["batch_size"], schedule["eval_steps"])
+        schedule = schedule | {"eval_interval": interval}
 
 foundation = work_dir / "foundation.model" if mode == "finetune" else None
 if foundation is not None:

@@ -7,6 +7,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from synthpt.training import n_valid
+
 SCRATCH = "scratch"
 FINETUNE = "finetune"
 NO_TEACHER = "none"
@@ -146,6 +148,13 @@ def check_config(config: dict) -> None:
                     f" (relative to {os.getcwd()})"
                 )
     _check_real(config)
+    smallest = min(config["subsets"]["sizes"])
+    n_train = smallest - n_valid(smallest, config["finetune"]["valid_fraction"])
+    if config["finetune"]["batch_size"] > n_train:
+        raise ConfigError(
+            f"finetune.batch_size ({config['finetune']['batch_size']}) exceeds the {n_train}"
+            f" training structures of the smallest subset (n{smallest}, less validation)"
+        )
 
 
 @dataclass(frozen=True)

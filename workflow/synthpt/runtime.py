@@ -18,9 +18,9 @@ def set_threads(threads: int) -> None:
 
 
 def start_job(log_file: str, threads: int) -> logging.Logger:
-    """Set the job's threads and send its logging and stderr to ``log_file``."""
+    """Set the job's threads and send its logging, stdout and stderr to ``log_file``."""
     set_threads(threads)
-    sys.stderr = open(log_file, "a", buffering=1)
+    sys.stdout = sys.stderr = open(log_file, "a", buffering=1)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from synthpt.io import atomic_path
-from synthpt.runtime import THREAD_VARIABLES
+from synthpt.runtime import set_threads
 
 MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
 
 
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimizer steps of one mace-torch epoch: its training loader drops the last partial
+    batch."""
+    if n_train < batch_size:
+        raise ValueError(f"batch size {batch_size} exceeds the {n_train} training structures")
+    return n_train // batch_size
+
+
 def epochs_for_steps(n_train: int, batch_size: int, steps: int) -> int:
     """Epochs that give at least ``steps`` optimizer steps on ``n_train`` structures."""
-    return max(1, math.ceil(steps / math.ceil(n_train / batch_size)))
+    return math.ceil(steps / steps_per_epoch(n_train, batch_size))
+
+
+def eval_interval_for_steps(n_train: int, batch_size: int, eval_steps: int) -> int:
+    """Epochs between validation passes so that one comes about every ``eval_steps`` steps."""
+    return max(1, round(eval_steps / steps_per_epoch(n_train, batch_size)))
 
 
 def n_valid(n_structures: int, valid_fraction: float) -> int:
@@ -69,6 +82,7 @@ def mace_arguments(
         "default_dtype": dtype,
         "device": device,
         "error_table": "PerAtomRMSE",
+        "skip_evaluate_heads": "Default",  # no final error tables: the evaluate rule scores
         "plot": False,
     }
     if valid_file is not None:
@@ -79,14 +93,6 @@ def mace_arguments(
         args["foundation_model"] = foundation_model
         args["multiheads_finetuning"] = False
     return [f"--{key}={value}" for key, value in args.items()]
-
-
-def thread_environment(threads: int, work_dir) -> dict[str, str]:
-    env = dict(os.environ)
-    for var in THREAD_VARIABLES:
-        env[var] = str(threads)
-    env["MPLCONFIGDIR"] = str(Path(work_dir) / ".matplotlib")
-    return env
 
 
 def prepare_work_dir(work_dir, arguments: list[str]) -> bool:
@@ -107,20 +113,31 @@ def prepare_work_dir(work_dir, arguments: list[str]) -> bool:
 
 
 def run_mace(arguments: list[str], work_dir, model_out, threads: int, log_file, resume: bool):
-    """Run mace_run_train in ``work_dir`` (resuming its checkpoints) and publish the model."""
-    command = [sys.executable, "-m", "mace.cli.run_train", *arguments]
-    if resume:
-        command.append("--restart_latest")
-    with open(log_file, "a") as log:
-        log.write(("resuming: " if resume else "running: ") + " ".join(command) + "\n")
-        log.flush()
-        subprocess.run(
-            command,
-            check=True,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=thread_environment(threads, work_dir),
-        )
+    """Run mace_run_train in this process (its imports are paid once per job), resuming the
+    checkpoints of ``work_dir`` when ``resume``, and publish the model atomically."""
+    os.environ.setdefault("MPLCONFIGDIR", str(Path(work_dir) / ".matplotlib"))
+    set_threads(threads)
+    import mace  # noqa: F401  (before e3nn: mace sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD)
+    from mace.cli.run_train import run
+    from mace.tools import build_default_arg_parser
+
+    arguments = [*arguments, "--restart_latest"] if resume else arguments
+    args = build_default_arg_parser().parse_args(arguments)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    for handler in handlers:
+        root.removeHandler(handler)
+    with open(log_file, "a", buffering=1) as log, contextlib.redirect_stdout(log):
+        print(("resuming: " if resume else "running: ") + " ".join(["mace_run_train", *arguments]))
+        try:
+            run(args)  # mace_run_train's own entry point, after its argument parsing
+        finally:
+            for handler in root.handlers[:]:
+                root.removeHandler(handler)
+                handler.close()
+            for handler in handlers:
+                root.addHandler(handler)
+            root.setLevel(level)
     trained = Path(work_dir) / f"{MODEL_NAME}.model"
     if not trained.exists():
         raise RuntimeError(f"mace_run_train finished without writing {trained}")
