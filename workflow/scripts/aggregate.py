@@ -10,7 +10,7 @@ sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
 from synthpt.aggregate import collect, data_efficiency, pretraining_gain, summarize  # noqa: E402
-from synthpt.io import atomic_path  # noqa: E402
+from synthpt.io import write_table  # noqa: E402
 
 table = collect(sm.input)
 summary = summarize(table)
@@ -21,6 +21,5 @@ outputs = {
     "efficiency": data_efficiency(summary),
 }
 for name, frame in outputs.items():
-    with atomic_path(sm.output[name]) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g")
+    write_table(sm.output[name], frame)
 log.info("pre-training gain:\n%s", outputs["gain"].to_string())

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 
 from synthpt.aggregate import collect, plot_learning_curves, summarize  # noqa: E402
 from synthpt.campaign import ModelId  # noqa: E402
-from synthpt.io import atomic_path  # noqa: E402
+from synthpt.io import atomic_path, write_table  # noqa: E402
 
 found, missing = [], []
 for model, path in zip(sm.params.models, sm.params.metrics, strict=True):
@@ -25,9 +25,8 @@ missing = pd.DataFrame(
     [asdict(ModelId.from_path(model)) for model, _ in missing],
     columns=["mode", "teacher", "n_real", "seed"],
 )
-for name, frame in (("table", table), ("missing", missing)):
-    with atomic_path(sm.output[name]) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g")
+write_table(sm.output.table, table)
+write_table(sm.output.missing, missing)
 with atomic_path(sm.output.curves) as tmp:
     plot_learning_curves(summarize(table), tmp)
 log.info("%d of %d models have metrics", len(found), len(sm.params.models))

@@ -46,6 +46,12 @@ def write_json(path, data) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def write_table(path, frame) -> None:
+    """Write a pandas DataFrame as CSV (6 significant digits), atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+
+
 def read_structures(path, allow_empty: bool = False) -> list[Atoms]:
     """Read every structure in ``path``; errors name the file."""
     path = Path(path)
