@@ -22,3 +22,25 @@ def test_metrics_use_per_atom_energies_in_mev_and_force_components():
     tagged = with_predictions([small, large], predicted_energies, predicted_forces)
     assert tagged[1].info["MACE_energy"] == pytest.approx(-20.8)
     assert "MACE_energy" not in large.info
+
+
+def test_compiled_model_predicts_as_mace_does(tiny_model, cells, tmp_path):
+    """The torch-only evaluation path (TorchScript model, our graph) matches mace's own."""
+    import torch
+    from e3nn.util import jit
+
+    from synthpt.evaluate import load_compiled, predict, predict_compiled
+
+    path = tmp_path / "mace_compiled.model"
+    torch.jit.save(jit.compile(tiny_model), str(path))
+    molecule = Atoms("C3", positions=[[0, 0, 0], [1.3, 0, 0], [0, 1.4, 0.2]])  # no cell, no pbc
+    structures = [*cells, molecule]
+    expected_energies, expected_forces = predict(tiny_model, structures, batch_size=2)
+    energies, forces = predict_compiled(load_compiled(path), structures, batch_size=2)
+    np.testing.assert_allclose(energies, expected_energies, rtol=1e-10)
+    assert max(np.abs(energies - (-9.0 * np.array([len(a) for a in structures])))) > 1e-3
+    for got, expected in zip(forces, expected_forces, strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-10)
+    assert np.abs(np.concatenate(forces)).max() > 1e-3
+    with pytest.raises(ValueError, match=r"elements \[8\] are not in the model's \[6\]"):
+        predict_compiled(load_compiled(path), [Atoms("CO", positions=[[0, 0, 0], [1.2, 0, 0]])])

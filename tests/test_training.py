@@ -74,6 +74,17 @@ def test_mace_arguments_carry_keys_e0s_and_fine_tuning():
     assert not any(a.startswith("--valid_fraction") for a in finetune)
 
 
+def test_radial_mlp_reaches_mace_as_its_own_flag():
+    import ast
+
+    from mace.tools import build_default_arg_parser
+
+    parse = build_default_arg_parser().parse_args
+    narrow = parse(arguments(architecture=ARCH | {"radial_mlp": [32, 16, 32]}))
+    assert ast.literal_eval(narrow.radial_MLP) == [32, 16, 32]
+    assert ast.literal_eval(parse(arguments()).radial_MLP) == [64, 64, 64]  # mace's own
+
+
 def test_work_dir_resumes_only_its_own_command(tmp_path):
     work = tmp_path / "work"
     first = arguments(seed=1)

@@ -1,6 +1,6 @@
 rule evaluate:
     input:
-        model=f"{RESULTS}/models/{{model}}/mace.model",
+        model=f"{RESULTS}/models/{{model}}/mace_compiled.model",
         test=f"{RESULTS}/real/test.extxyz",
     output:
         metrics=f"{RESULTS}/metrics/{{model}}/metrics.json",
@@ -18,6 +18,5 @@ rule evaluate:
     params:
         elements=config["elements"],
         reference=config["reference"],
-        dtype=config["model"]["dtype"],
     script:
         "../scripts/evaluate.py"

@@ -5,6 +5,7 @@ rule pretrain:
         real_checked=REAL_CHECKED,
     output:
         model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
+        compiled=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
     log:
         f"{LOGS}/pretrain/{{pretrained}}.log",
     benchmark:
@@ -32,6 +33,7 @@ rule train_scratch:
         train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
     output:
         model=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace.model",
+        compiled=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace_compiled.model",
     log:
         f"{LOGS}/train_scratch/n{{n}}/seed{{seed}}.log",
     benchmark:
@@ -58,6 +60,7 @@ rule finetune:
         pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
     output:
         model=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
+        compiled=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/mace_compiled.model",
     log:
         f"{LOGS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.log",
     benchmark:

@@ -87,4 +87,4 @@ if foundation is not None and not resume:
     import torch
 
     torch.save(pretrained, foundation)
-run_mace(arguments, work_dir, sm.output.model, sm.threads, sm.log[0], resume)
+run_mace(arguments, work_dir, sm.output, sm.threads, sm.log[0], resume)

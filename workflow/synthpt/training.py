@@ -15,6 +15,7 @@ from synthpt.runtime import set_threads
 
 MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
+TRAINED = {"model": f"{MODEL_NAME}.model", "compiled": f"{MODEL_NAME}_compiled.model"}
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
@@ -85,6 +86,8 @@ def mace_arguments(
         "skip_evaluate_heads": "Default",  # no final error tables: the evaluate rule scores
         "plot": False,
     }
+    if "radial_mlp" in architecture:
+        args["radial_MLP"] = f"[{','.join(str(width) for width in architecture['radial_mlp'])}]"
     if valid_file is not None:
         args["valid_file"] = valid_file
     else:
@@ -112,9 +115,10 @@ def prepare_work_dir(work_dir, arguments: list[str]) -> bool:
     return same and has_checkpoints
 
 
-def run_mace(arguments: list[str], work_dir, model_out, threads: int, log_file, resume: bool):
+def run_mace(arguments: list[str], work_dir, outputs, threads: int, log_file, resume: bool):
     """Run mace_run_train in this process (its imports are paid once per job), resuming the
-    checkpoints of ``work_dir`` when ``resume``, and publish the model atomically."""
+    checkpoints of ``work_dir`` when ``resume``, and publish ``outputs.model`` (pickled) and
+    ``outputs.compiled`` (TorchScript) atomically."""
     os.environ.setdefault("MPLCONFIGDIR", str(Path(work_dir) / ".matplotlib"))
     set_threads(threads)
     import mace  # noqa: F401  (before e3nn: mace sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD)
@@ -138,8 +142,9 @@ def run_mace(arguments: list[str], work_dir, model_out, threads: int, log_file, 
             for handler in handlers:
                 root.addHandler(handler)
             root.setLevel(level)
-    trained = Path(work_dir) / f"{MODEL_NAME}.model"
-    if not trained.exists():
-        raise RuntimeError(f"mace_run_train finished without writing {trained}")
-    with atomic_path(model_out) as tmp:
-        shutil.copyfile(trained, tmp)
+    for written, published in (("model", outputs.model), ("compiled", outputs.compiled)):
+        trained = Path(work_dir) / TRAINED[written]
+        if not trained.exists():
+            raise RuntimeError(f"mace_run_train finished without writing {trained}")
+        with atomic_path(published) as tmp:
+            shutil.copyfile(trained, tmp)
