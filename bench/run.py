@@ -48,59 +48,73 @@ def snakemake(workdir, configfile, *args):
     return subprocess.run(command, capture_output=True, text=True, check=True)
 
 
-def label_shards(teacher, spec, n_structures, n_shards, cores):
-    """Label ``n_shards`` shards through the workflow; the jobs' own benchmark seconds."""
+def label_batches(teacher, spec, shard_size, n_shards, cores, batches=1):
+    """Label the first ``batches`` labelling batches of ``n_shards`` shards of ``shard_size``
+    structures through the workflow; per job: (benchmark seconds, structures)."""
+    import ase.io
+
     config = copy.deepcopy(DEFAULT)
     config.update(campaign="bench", teachers=[teacher])
     config["calculators"] = {teacher: spec, "gfn1": DEFAULT["calculators"]["gfn1"]}
     config["structures"].update(relax_with=teacher, relax_steps=0)
-    config["synthetic"].update(n_structures=n_structures * n_shards, n_shards=n_shards)
+    config["synthetic"].update(n_structures=shard_size * n_shards, n_shards=n_shards)
     with tempfile.TemporaryDirectory() as tmp:
         configfile = Path(tmp) / "config.yaml"
         configfile.write_text(yaml.safe_dump(config))
-        shards = [f"results/bench/synthetic/{teacher}/shard-{k}.extxyz" for k in range(n_shards)]
-        structures = [s.replace(f"synthetic/{teacher}", "structures/synthetic") for s in shards]
-        snakemake(tmp, configfile, "--cores", str(cores), *structures)
-        snakemake(tmp, configfile, "--cores", str(cores), *shards)
-        jobs = Path(tmp) / f"results/bench/benchmarks/label_synthetic/{teacher}"
-        return [float(f.read_text().splitlines()[1].split("\t")[0]) for f in jobs.glob("*.tsv")]
+        folder = Path(tmp) / f"results/bench/synthetic/{teacher}"
+        targets = [str(folder / f"batch-{k}.extxyz") for k in range(batches)]
+        snakemake(tmp, configfile, "--cores", str(cores), *targets)
+        jobs = []
+        for k in range(batches):
+            tsv = Path(tmp) / f"results/bench/benchmarks/label_synthetic/{teacher}/batch-{k}.tsv"
+            seconds = float(tsv.read_text().splitlines()[1].split("\t")[0])
+            structures = sum(len(ase.io.read(f, ":")) for f in (folder / f"batch-{k}.extxyz",
+                             folder / f"rejects/batch-{k}.extxyz") if f.stat().st_size)  # fmt: skip
+            jobs.append((seconds, structures))
+        return jobs
 
 
-def bench_labelling(n_structures=400):
+def bench_labelling(shard_size=400):
     from synthpt.calculators import OFFLINE_CARBON_TEACHERS as TEACHERS
     from synthpt.calculators import make_calculator
     from synthpt.labelling import label
     from synthpt.structures import generate
 
-    structures = generate(range(n_structures), "synthetic", 1, "C", 64, (1.5, 3.5), 1.1)
+    structures = generate(range(shard_size), "synthetic", 1, "C", 64, (1.5, 3.5), 1.1)
     rows, job_rates = [], {}
     for name, spec in TEACHERS.items():
         calculator = make_calculator(name, spec, ["C"])
         start = time.perf_counter()
         label(structures, calculator, name, max_force=1e9)
         loop_seconds = time.perf_counter() - start
-        (job_seconds,) = label_shards(name, spec, n_structures, 1, 1)
+        loop = shard_size / loop_seconds
+        single = dict(spec, shards_per_job=1)
+        ((job_seconds, _),) = label_batches(name, single, shard_size, 1, 1)
         fixed = job_seconds - loop_seconds  # start-up, imports, reading and writing the shard
-        enough = math.ceil(9 * fixed / loop_seconds * n_structures)  # start-up <= 10% of a job
-        loop, job_rates[name] = n_structures / loop_seconds, n_structures / job_seconds
-        rows.append(
-            (name, n_structures, loop, job_rates[name], job_rates[name] / loop, fixed, enough)
-        )
+        enough = math.ceil(9 * fixed / loop_seconds * shard_size)  # start-up <= 10% of a job
+        job_rates[name] = shard_size / job_seconds
+        ((batch_seconds, batch_size),) = label_batches(name, spec, shard_size, 40, 1)
+        batch_rate = batch_size / batch_seconds
+        rows.append((name, loop, job_rates[name], job_rates[name] / loop, fixed, enough,
+                     batch_size, batch_rate, batch_rate / loop))  # fmt: skip
+        print(f"labelling: {rows[-1]}", flush=True)
     table(
-        "Labelling (1 core, 64-atom cells, one shard per job)",
-        ["teacher", "structures", "loop /s", "workflow job /s", "ratio", "job fixed cost (s)",
-         "structures per shard for ratio >= 0.9"],
+        f"Labelling (1 core, 64-atom cells; shards of {shard_size} structures)",
+        ["teacher", "loop /s", "one-shard job /s", "ratio", "job fixed cost (s)",
+         "structures a job for ratio 0.9", "workflow batch (structures)", "batch job /s",
+         "ratio"],
         rows,
     )  # fmt: skip
 
     alone = job_rates["snap"]
     rows = []
+    single = dict(TEACHERS["snap"], shards_per_job=1)
     for n_shards, cores in ((2, 2), (4, 2)):
-        seconds = label_shards("snap", TEACHERS["snap"], n_structures, n_shards, cores)
-        per_job = [n_structures / s for s in seconds]
+        jobs = label_batches("snap", single, shard_size, n_shards, cores, batches=n_shards)
+        per_job = [structures / seconds for seconds, structures in jobs]
         rows.append((n_shards, cores, alone, sum(per_job) / len(per_job) / alone))
     table(
-        f"Parallel efficiency: K SNAP shards of {n_structures} structures on N cores",
+        f"Parallel efficiency: K SNAP shards of {shard_size} structures on N cores",
         ["K shards", "N cores", "one shard alone /s", "per-job rate side by side / alone"],
         rows,
     )

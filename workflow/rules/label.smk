@@ -1,13 +1,14 @@
+# One job labels a batch of consecutive structure shards (see label_groups).
 rule label_synthetic:
     input:
-        f"{RESULTS}/structures/synthetic/shard-{{shard}}.extxyz",
+        label_batch_input,
     output:
-        labelled=f"{RESULTS}/synthetic/{{teacher}}/shard-{{shard}}.extxyz",
-        rejects=f"{RESULTS}/synthetic/{{teacher}}/rejects/shard-{{shard}}.extxyz",
+        labelled=f"{RESULTS}/synthetic/{{teacher}}/batch-{{batch}}.extxyz",
+        rejects=f"{RESULTS}/synthetic/{{teacher}}/rejects/batch-{{batch}}.extxyz",
     log:
-        f"{LOGS}/label_synthetic/{{teacher}}/shard-{{shard}}.log",
+        f"{LOGS}/label_synthetic/{{teacher}}/batch-{{batch}}.log",
     benchmark:
-        f"{BENCHMARKS}/label_synthetic/{{teacher}}/shard-{{shard}}.tsv"
+        f"{BENCHMARKS}/label_synthetic/{{teacher}}/batch-{{batch}}.tsv"
     priority: 10
     group:
         "labelling"
@@ -17,7 +18,10 @@ rule label_synthetic:
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=lambda wildcards, attempt: shard_minutes(
-            "synthetic", 1, wildcards.teacher
+            "synthetic",
+            label_calls(),
+            wildcards.teacher,
+            len(label_groups(wildcards.teacher)[int(wildcards.batch)]),
         )
         * attempt,
     params:
@@ -29,10 +33,9 @@ rule label_synthetic:
 
 rule gather_synthetic:
     input:
-        lambda wildcards: shards(
-            f"{RESULTS}/synthetic/{{teacher}}/shard-{{shard}}.extxyz",
-            "synthetic",
-            teacher=wildcards.teacher,
+        lambda wildcards: label_batches(
+            f"{RESULTS}/synthetic/{{teacher}}/batch-{{batch}}.extxyz",
+            wildcards.teacher,
         ),
     output:
         train=f"{RESULTS}/synthetic/{{teacher}}/train.extxyz",

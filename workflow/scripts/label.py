@@ -1,4 +1,4 @@
-"""Label one shard with one calculator; failures go to the rejects file with their reason."""
+"""Label shards with one calculator; failures go to the rejects file with their reason."""
 
 import sys
 from pathlib import Path
@@ -15,7 +15,7 @@ from synthpt.labelling import label  # noqa: E402
 
 settings = sm.params.calculator
 name = settings["name"]
-structures = read_structures(sm.input[0])
+structures = [atoms for path in sm.input for atoms in read_structures(path)]
 predict_batch = make_batch_predictor(**settings)
 calculator = make_calculator(**settings) if predict_batch is None else None
 labelled, rejects = label(structures, calculator, name, sm.params.max_force, predict_batch)

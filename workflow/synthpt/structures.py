@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 from ase import Atoms
@@ -22,6 +23,19 @@ def shard_indices(n_structures: int, n_shards: int, shard: int) -> range:
         raise ValueError(f"shard {shard} out of range for {n_shards} shards")
     bounds = np.linspace(0, n_structures, n_shards + 1).round().astype(int)
     return range(bounds[shard], bounds[shard + 1])
+
+
+def shards_per_job(seconds_per_shard: float, n_shards: int, job_seconds: float) -> int:
+    """Consecutive shards one job takes so that it holds about ``job_seconds`` of work
+    (one when a shard's work is unknown: 0 s, as for the user's structure files)."""
+    if seconds_per_shard <= 0:
+        return 1
+    return max(1, min(n_shards, math.floor(job_seconds / seconds_per_shard)))
+
+
+def shard_groups(n_shards: int, per_job: int) -> list[range]:
+    """The shards of each job when a job takes ``per_job`` consecutive shards."""
+    return [range(start, min(start + per_job, n_shards)) for start in range(0, n_shards, per_job)]
 
 
 def structure_rng(seed: int, stream: str, index: int) -> np.random.Generator:
