@@ -38,6 +38,7 @@ rule train_scratch:
         f"{LOGS}/train_scratch/n{{n}}/seed{{seed}}.log",
     benchmark:
         f"{BENCHMARKS}/train_scratch/n{{n}}/seed{{seed}}.tsv"
+    priority: 1  # before evaluations: short jobs fill the last gaps
     conda:
         ENV
     threads: config["threads"]["train"]
@@ -65,6 +66,7 @@ rule finetune:
         f"{LOGS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.log",
     benchmark:
         f"{BENCHMARKS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.tsv"
+    priority: 1  # before evaluations: short jobs fill the last gaps
     conda:
         ENV
     threads: config["threads"]["train"]
