@@ -128,7 +128,8 @@ def test_default_campaign_dag_builds(root, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
-    assert totals and int(totals[-1]) == 63  # 10 + 10 labelling, 1 + 16 training, 16 scores...
+    # 4 + 6 structure shards, 1 SNAP batch + 6 xTB labelling, 1 + 16 training, 16 scores...
+    assert totals and int(totals[-1]) == 60
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):
