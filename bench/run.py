@@ -199,7 +199,7 @@ def training_throughput(structures, architecture, batch_size, dtype, threads, ep
     from synthpt.e0s import e0s_argument
     from synthpt.training import (
         mace_arguments,
-        n_valid,
+        n_training,
         prepare_work_dir,
         run_mace,
         steps_per_epoch,
@@ -223,7 +223,7 @@ def training_throughput(structures, architecture, batch_size, dtype, threads, ep
         text = log.read_text().split("running: ")[-1]
     stamps = re.findall(r"^(\S+ \S+) INFO: Epoch (\d+):", text, flags=re.MULTILINE)
     first, last = (datetime.fromisoformat(s) for s, _ in (stamps[0], stamps[-1]))
-    n_train = len(structures) - n_valid(len(structures), valid_fraction)
+    n_train = n_training(len(structures), valid_fraction)
     atoms_per_epoch = steps_per_epoch(n_train, batch_size) * batch_size * len(structures[0])
     return atoms_per_epoch * (len(stamps) - 1) / (last - first).total_seconds()
 

@@ -6,6 +6,7 @@ from synthpt.training import (
     epochs_for_steps,
     eval_interval_for_steps,
     mace_arguments,
+    n_training,
     n_valid,
     prepare_work_dir,
 )
@@ -42,6 +43,7 @@ def test_validation_comes_every_so_many_steps_whatever_the_size():
     assert eval_interval_for_steps(36, 5, 10) == 1  # 7 steps: every epoch
     assert eval_interval_for_steps(18, 5, 10) == 3  # 3 steps
     assert n_valid(10, 0.1) == 1 and n_valid(4, 0.1) == 1 and n_valid(80, 0.1) == 8
+    assert n_training(80, 0.1) == 72 and n_training(4, 0.1) == 3
 
 
 def arguments(**changes):

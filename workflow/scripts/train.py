@@ -21,7 +21,7 @@ from synthpt.training import (  # noqa: E402
     epochs_for_steps,
     eval_interval_for_steps,
     mace_arguments,
-    n_valid,
+    n_training,
     prepare_work_dir,
     run_mace,
 )
@@ -45,7 +45,7 @@ energies = [energy_forces(a, energy_key, forces_key)[0] for a in train]
 if mode == "pretrain":
     epochs = schedule["epochs"]
 else:
-    n_train = len(train) - n_valid(len(train), schedule["valid_fraction"])
+    n_train = n_training(len(train), schedule["valid_fraction"])
     epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["steps"])
     if "eval_steps" in schedule:
         interval = eval_interval_for_steps(n_train, schedule["batch_size"], schedule["eval_steps"])

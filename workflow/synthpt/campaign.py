@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from synthpt.training import n_valid
+from synthpt.training import n_training
 
 SCRATCH = "scratch"
 FINETUNE = "finetune"
@@ -149,7 +149,7 @@ def check_config(config: dict) -> None:
                 )
     _check_real(config)
     smallest = min(config["subsets"]["sizes"])
-    n_train = smallest - n_valid(smallest, config["finetune"]["valid_fraction"])
+    n_train = n_training(smallest, config["finetune"]["valid_fraction"])
     if config["finetune"]["batch_size"] > n_train:
         raise ConfigError(
             f"finetune.batch_size ({config['finetune']['batch_size']}) exceeds the {n_train}"

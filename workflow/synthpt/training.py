@@ -41,6 +41,11 @@ def n_valid(n_structures: int, valid_fraction: float) -> int:
     return max(1, int(valid_fraction * n_structures))
 
 
+def n_training(n_structures: int, valid_fraction: float) -> int:
+    """Structures mace-torch trains on when it holds out ``valid_fraction`` of ``n_structures``."""
+    return n_structures - n_valid(n_structures, valid_fraction)
+
+
 def mace_arguments(
     *,
     work_dir,
@@ -142,9 +147,9 @@ def run_mace(arguments: list[str], work_dir, outputs, threads: int, log_file, re
             for handler in handlers:
                 root.addHandler(handler)
             root.setLevel(level)
-    for written, published in (("model", outputs.model), ("compiled", outputs.compiled)):
-        trained = Path(work_dir) / TRAINED[written]
+    for output, name in TRAINED.items():
+        trained = Path(work_dir) / name
         if not trained.exists():
             raise RuntimeError(f"mace_run_train finished without writing {trained}")
-        with atomic_path(published) as tmp:
+        with atomic_path(getattr(outputs, output)) as tmp:
             shutil.copyfile(trained, tmp)
