@@ -240,6 +240,9 @@ def bench_training():
     rows = []
     runs = [("default", DEFAULT, 100, dtype, threads) for dtype in ("float32", "float64")
             for threads in (1, 2)]  # fmt: skip
+    wide = copy.deepcopy(DEFAULT)
+    wide["model"].pop("radial_mlp", None)  # mace's own [64, 64, 64]
+    runs += [("default, mace's radial MLP", wide, 100, "float32", threads) for threads in (1, 2)]
     runs += [("paper", paper, 34, "float32", threads) for threads in (1, 2)]  # 2 steps an epoch
     for name, config, n, dtype, threads in runs:
         batch = config["pretrain"]["batch_size"]

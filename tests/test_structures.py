@@ -19,6 +19,15 @@ def test_shards_partition_all_indices(n, shards):
     assert max(sizes) - min(sizes) <= 1
 
 
+def test_shard_bounds_are_those_of_existing_campaigns():
+    """Shard files of campaigns sharded before keep their structures (np.linspace bounds)."""
+    for n in (1, 7, 100, 999, 1000, 12345):
+        for shards in range(1, min(n, 256) + 1):
+            bounds = np.linspace(0, n, shards + 1).round().astype(int)
+            got = [shard_indices(n, shards, k) for k in range(shards)]
+            assert [(r.start, r.stop) for r in got] == list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
 def test_labelling_jobs_take_consecutive_shards_up_to_the_work_target():
     assert shards_per_job(seconds_per_shard=25.0, n_shards=4, job_seconds=120) == 4
     assert shards_per_job(seconds_per_shard=25.0, n_shards=100, job_seconds=120) == 4

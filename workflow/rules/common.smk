@@ -1,3 +1,4 @@
+import functools
 import math
 import sys
 
@@ -152,6 +153,7 @@ def label_calls():
     return snapshots_per_trajectory(config["structures"]) if SOURCE == "md" else 1
 
 
+@functools.cache
 def label_groups(teacher):
     """Structure shards of each labelling job of ``teacher``: fast teachers take several."""
     n_shards = config["synthetic"]["n_shards"]

@@ -21,8 +21,9 @@ def shard_indices(n_structures: int, n_shards: int, shard: int) -> range:
     """Global structure indices held by ``shard``: contiguous, sizes differing by at most one."""
     if not 0 <= shard < n_shards:
         raise ValueError(f"shard {shard} out of range for {n_shards} shards")
-    bounds = np.linspace(0, n_structures, n_shards + 1).round().astype(int)
-    return range(bounds[shard], bounds[shard + 1])
+    step = n_structures / n_shards  # the bounds of np.linspace(0, n, n_shards + 1).round()
+    stop = n_structures if shard + 1 == n_shards else round((shard + 1) * step)
+    return range(round(shard * step), stop)
 
 
 def shards_per_job(seconds_per_shard: float, n_shards: int, job_seconds: float) -> int:
