@@ -1,7 +1,13 @@
+import ctypes.util
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from ase.build import bulk
 
+from conftest import ROOT
 from synthpt.calculators import OFFLINE_CARBON_TEACHERS as OFFLINE
 from synthpt.calculators import CalculatorConfigError, make_batch_predictor, make_calculator
 from synthpt.labelling import label, label_keys
@@ -39,6 +45,43 @@ def test_gfn1_xtb_reference_labels_a_64_atom_cell():
     forces = atoms.get_forces()
     assert -60 < energy < -50  # xTB's own energy zero, far from the teachers'
     assert np.isfinite(forces).all() and np.abs(forces.sum(axis=0)).max() < 1e-3
+
+
+XTB_IN_A_FRESH_PROCESS = """
+import json, sys
+sys.path.insert(0, {workflow!r})
+from ase.build import bulk
+from synthpt.calculators import make_calculator
+
+atoms = bulk("C", "diamond", a=3.57, cubic=True).repeat(2)
+atoms.rattle(0.05, seed=1)
+if sys.argv[1] == "registry":
+    atoms.calc = make_calculator("gfn1", {{"type": "xtb"}}, ["C"])
+else:
+    from tblite.ase import TBLite
+
+    atoms.calc = TBLite(method="GFN1-xTB", verbosity=0)
+on_openblas = "/libopenblas" in open("/proc/self/maps").read()
+print(json.dumps([atoms.get_potential_energy(), atoms.get_forces().tolist(), on_openblas]))
+"""
+
+
+@pytest.mark.skipif(ctypes.util.find_library("openblas") is None, reason="no system OpenBLAS")
+def test_xtb_runs_on_the_system_openblas_with_the_labels_of_the_bundled_blas(tmp_path):
+    script = tmp_path / "xtb.py"
+    script.write_text(XTB_IN_A_FRESH_PROCESS.format(workflow=str(ROOT / "workflow")))
+    runs = {
+        way: json.loads(
+            subprocess.run(
+                [sys.executable, str(script), way], capture_output=True, text=True, check=True
+            ).stdout.splitlines()[-1]
+        )
+        for way in ("registry", "tblite alone")
+    }
+    (energy, forces, on_openblas), (bundled_energy, bundled_forces, on_bundled) = runs.values()
+    assert on_openblas and not on_bundled
+    assert energy == pytest.approx(bundled_energy, abs=1e-8)
+    np.testing.assert_allclose(forces, bundled_forces, atol=1e-8)
 
 
 def test_label_writes_explicit_keys_and_sets_failures_aside():

