@@ -24,6 +24,7 @@ include: "workflow/rules/aggregate.smk"
 localrules:
     all,
     subset_real,
+    valid_real,
     aggregate,
     aggregate_sweep,
     provenance,

@@ -7,6 +7,8 @@ from synthpt.aggregate import (
     COLUMNS,
     collect,
     data_efficiency,
+    agreement,
+    plot_cost,
     plot_learning_curves,
     pretraining_gain,
     scratch_equivalent,
@@ -31,6 +33,11 @@ def metric_files(tmp_path):
                     "e_mae": 1.0,
                     "f_mae": 1.0,
                     "n_test": 40,
+                    "steps": 100 * n * factor,
+                    "best_step": 80 * n * factor,
+                    "epochs": 10,
+                    "stopped_by": "cap" if n == 80 and seed == 2 else "rule",
+                    "train_s": n * factor,
                 }
                 path = tmp_path / f"{mode}-{n}-{seed}.json"
                 path.write_text(json.dumps(row))
@@ -51,19 +58,28 @@ def test_summary_and_gain(metric_files):
     assert row["e_rmse_mean"] == pytest.approx(40.0)
     assert row["e_rmse_std"] == pytest.approx(np.std([38.0, 42.0], ddof=1))
     assert row["e_rmse_count"] == 2
+    assert row["steps_mean"] == 1000 and row["train_s_mean"] == 10
+    assert summary["stopped_by_cap"].tolist() == [0, 0, 0, 1, 0, 0, 0, 1]  # n80 seed 2
     gain = pretraining_gain(summary)
     assert gain["e_rmse_ratio"].tolist() == pytest.approx([0.5] * 4)
     # gap 20 meV/atom against a spread of 2.83: about 7 standard deviations
     assert gain.iloc[0]["e_rmse_gap_over_std"] == pytest.approx(20 / np.std([38, 42], ddof=1))
 
 
-def test_data_efficiency_interpolates_log_log():
-    assert scratch_equivalent([10, 20, 40], [40, 20, 10], 20) == pytest.approx(20)
-    assert scratch_equivalent([10, 20, 40], [40, 20, 10], 28.284271) == pytest.approx(
-        14.142, rel=1e-4
-    )
-    assert scratch_equivalent([10, 20, 40], [40, 20, 10], 5) == np.inf
-    assert np.isnan(scratch_equivalent([10, 20, 40], [40, 20, 10], 50))
+def test_data_efficiency_interpolates_log_log_and_bounds_beyond_the_sweep():
+    n, err = [10, 20, 40], [40, 20, 10]
+    assert scratch_equivalent(n, err, 20) == (pytest.approx(20), "=")
+    assert scratch_equivalent(n, err, 28.284271) == (pytest.approx(14.142, rel=1e-4), "=")
+    assert scratch_equivalent(n, err, 5) == (40, ">")  # better than every scratch model
+    assert scratch_equivalent(n, err, 50) == (10, "<")  # worse than scratch at the smallest n
+    assert scratch_equivalent(n, err, 40) == (10, "=")
+
+
+def test_data_efficiency_reads_as_numbers_never_inf(metric_files):
+    efficiency = data_efficiency(summarize(collect(metric_files)))
+    assert np.isfinite(efficiency["scratch_equivalent_n"]).all()
+    at_80 = efficiency[(efficiency["n_real"] == 80) & (efficiency["metric"] == "f_rmse")].iloc[0]
+    assert (at_80["bound"], at_80["scratch_equivalent_n"], at_80["reads"]) == (">", 80, "> 80")
 
 
 def test_fine_tuning_twice_as_good_equals_twice_the_data(metric_files):
@@ -77,3 +93,25 @@ def test_learning_curve_plot_is_a_png(metric_files, tmp_path):
     path = tmp_path / "curves.png"
     plot_learning_curves(summarize(collect(metric_files)), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10000
+
+
+def test_cost_plot_is_a_png(metric_files, tmp_path):
+    path = tmp_path / "cost.png"
+    plot_cost(collect(metric_files), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10000
+
+
+def test_agreement_of_a_teacher_that_is_the_reference_shifted(cells):
+    from conftest import labelled
+
+    structures = labelled(cells, "ref")
+    for atoms in structures:  # same forces, energies shifted by -2 eV/atom, one made noisier
+        atoms.info["teacher_energy"] = atoms.info["ref_energy"] - 2.0 * len(atoms)
+        atoms.arrays["teacher_forces"] = atoms.arrays["ref_forces"] * 1.0
+    row = agreement(structures, "teacher", "ref")
+    assert row["energy_r"] == pytest.approx(1.0) and row["forces_r"] == pytest.approx(1.0)
+    assert row["energy_rmse_centred"] == pytest.approx(0.0, abs=1e-9)
+    assert row["forces_rmse"] == 0.0 and row["n_structures"] == 3
+    structures[0].arrays["teacher_forces"] = structures[0].arrays["teacher_forces"] + 1.0
+    noisy = agreement(structures, "teacher", "ref")
+    assert noisy["forces_rmse"] == pytest.approx(np.sqrt(1 / 3)) and noisy["forces_r"] < 1

@@ -34,7 +34,9 @@ def test_default_config_is_valid(root, config):
         (lambda c: c.update(teacher=["snap"]), "Additional properties are not allowed"),
         (lambda c: c["structures"].pop("min_distance"), "'min_distance' is a required property"),
         (lambda c: c["calculators"]["snap"].update(type="vasp"), "'vasp' is not one of"),
-        (lambda c: c["structures"].update(source="md"), "'driver' is a required property"),
+        (lambda c: c["structures"].pop("driver"), "'driver' is a required property"),
+        (lambda c: c["subsets"].pop("n_valid"), "'n_valid' is a required property"),
+        (lambda c: c["finetune"].update(lr={"scratch": 0.01}), "is not valid under any"),
         (lambda c: c["real"].update(pool="a.xyz"), "is not valid under any of the given schemas"),
         (lambda c: c["real"].update(e0s="guess"), "is not valid under any of the given schemas"),
     ],
@@ -50,12 +52,21 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
     [
         (lambda c: c.update(teachers=["chgnet"]), "teachers: 'chgnet' is not one of calculators"),
         (lambda c: c.update(reference="snap"), "reference 'snap' is also a teacher"),
-        (lambda c: c["subsets"].update(sizes=[10, 500]), "subsets.sizes: 500 exceeds the pool"),
         (
-            lambda c: c["finetune"].update(batch_size=10),
-            r"finetune.batch_size \(10\) exceeds the 9 training structures of the smallest subset",
+            lambda c: c["subsets"].update(sizes=[10, 130]),
+            r"the largest size 130 plus the validation set \(n_valid 20\) exceeds the pool",
         ),
-        (lambda c: c["structures"].update(density_range=[3, 2]), "low 3 above high 2"),
+        (
+            lambda c: c["finetune"].update(batch_size=11),
+            r"finetune.batch_size \(11\) exceeds the smallest subset \(n10\)",
+        ),
+        (
+            lambda c: (
+                c["structures"].update(source="random", density_range=[3, 2]),
+                c["synthetic"].update(n_structures=100),
+            ),
+            "low 3 above high 2",
+        ),
         (lambda c: c["synthetic"].update(n_shards=5000), "synthetic.n_shards"),
         (lambda c: c["real"].update(e0s={"Si": -1.0}), r"real.e0s: given for \['Si'\]"),
         (
@@ -81,10 +92,13 @@ def test_inconsistent_sections_are_named(config, change, message):
 def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(config):
     models = sweep(config)
     sizes, seeds = config["subsets"]["sizes"], config["subsets"]["seeds"]
-    assert len(models) == len(sizes) * len(seeds) * (1 + len(config["teachers"]))
+    teachers = len(config["teachers"])
+    assert len(models) == len(sizes) * (len(seeds) * (1 + teachers) + teachers)
     for model in models:
         assert ModelId.from_path(model.path) == model
     assert ModelId.from_path("finetune/snap/n10/seed2") == ModelId("finetune", "snap", 10, 2)
+    zero_shot = [m for m in models if m.mode == "pretrained"]
+    assert {(m.teacher, m.seed) for m in zero_shot} == {("snap", 0)} and len(zero_shot) == 4
     assert ModelId.from_path("scratch/n80/seed1").teacher == "none"
     with pytest.raises(ValueError, match="not a model path"):
         ModelId.from_path("pretrain/snap")
@@ -96,16 +110,17 @@ def test_pretraining_size_sweep_adds_pretrained_models(config):
     assert teacher_of("snap-s300") == ("snap", 300) and teacher_of("snap") == ("snap", None)
     models = sweep(config)
     assert ModelId.from_path("finetune/snap-s100/n10/seed1") in models
-    assert len(models) == 4 * 2 * 4
+    assert ModelId.from_path("pretrained/snap-s300/n80/seed0") in models
+    assert len(models) == 4 * (3 * 4 + 3)
 
 
 @pytest.mark.parametrize(
     "name, count, check",
     [
-        ("n20", 4, lambda m: m.n_real == 20),
+        ("n20", 7, lambda m: m.n_real == 20),
         ("seed2", 8, lambda m: m.seed == 2),
-        ("scratch", 8, lambda m: m.mode == "scratch"),
-        ("teacher-snap", 8, lambda m: m.mode == "finetune" and m.teacher == "snap"),
+        ("scratch", 12, lambda m: m.mode == "scratch"),
+        ("teacher-snap", 16, lambda m: m.mode != "scratch" and m.teacher == "snap"),
     ],
 )
 def test_sweep_slices_select_one_size_seed_or_teacher(config, name, count, check):

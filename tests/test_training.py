@@ -3,12 +3,14 @@ import json
 import pytest
 
 from synthpt.training import (
+    EarlyStopping,
+    StopTraining,
     epochs_for_steps,
     eval_interval_for_steps,
     mace_arguments,
-    n_training,
     n_valid,
     prepare_work_dir,
+    training_plan,
 )
 
 ARCH = {
@@ -19,13 +21,7 @@ ARCH = {
     "r_max": 3.5,
     "num_interactions": 2,
 }
-SCHEDULE = {
-    "batch_size": 5,
-    "lr": 0.01,
-    "energy_weight": 30,
-    "forces_weight": 100,
-    "valid_fraction": 0.1,
-}
+SCHEDULE = {"batch_size": 5, "lr": 0.01, "energy_weight": 30, "forces_weight": 100}
 
 
 def test_step_budget_is_the_same_for_every_size():
@@ -43,7 +39,6 @@ def test_validation_comes_every_so_many_steps_whatever_the_size():
     assert eval_interval_for_steps(36, 5, 10) == 1  # 7 steps: every epoch
     assert eval_interval_for_steps(18, 5, 10) == 3  # 3 steps
     assert n_valid(10, 0.1) == 1 and n_valid(4, 0.1) == 1 and n_valid(80, 0.1) == 8
-    assert n_training(80, 0.1) == 72 and n_training(4, 0.1) == 3
 
 
 def arguments(**changes):
@@ -57,6 +52,7 @@ def arguments(**changes):
         schedule=SCHEDULE,
         epochs=3,
         seed=1,
+        valid_file="v.extxyz",
         dtype="float32",
         device="cpu",
     )
@@ -67,12 +63,11 @@ def arguments(**changes):
 def test_mace_arguments_carry_keys_e0s_and_fine_tuning():
     scratch = arguments()
     assert "--energy_key=gfn1_energy" in scratch and "--E0s={6: -57.0}" in scratch
-    assert "--valid_fraction=0.1" in scratch and "--plot=False" in scratch
-    assert not any(a.startswith("--foundation_model") for a in scratch)
-    finetune = arguments(foundation_model="w/foundation.model", valid_file="v.extxyz")
+    assert "--valid_file=v.extxyz" in scratch and "--plot=False" in scratch
+    assert not any(a.startswith(("--foundation_model", "--ema")) for a in scratch)
+    finetune = arguments(foundation_model="w/foundation.model")
     assert "--foundation_model=w/foundation.model" in finetune
     assert "--multiheads_finetuning=False" in finetune
-    assert "--valid_file=v.extxyz" in finetune
     assert not any(a.startswith("--valid_fraction") for a in finetune)
 
 
@@ -97,3 +92,106 @@ def test_work_dir_resumes_only_its_own_command(tmp_path):
     assert json.loads((work / "command.json").read_text()) == first
     assert prepare_work_dir(work, arguments(seed=2)) is False  # another command: start clean
     assert not (work / "checkpoints").exists()
+
+
+FINETUNE = {
+    "batch_size": 5,
+    "lr": {"scratch": 0.01, "finetune": 0.002},
+    "energy_weight": 300,
+    "forces_weight": 100,
+    "max_steps": 1000,
+    "eval_steps": 20,
+    "patience": 10,
+    "min_delta": 0.005,
+    "lr_factor": 0.5,
+    "lr_patience": 4,
+    "ema_decay": 0.99,
+}
+SETTINGS = {"reference": "gfn1", "e0s": "fit", "schedule": FINETUNE}
+
+
+def test_scratch_and_fine_tuning_share_the_rule_and_differ_in_start_and_rate():
+    scratch = training_plan("scratch", SETTINGS, 10)
+    finetune = training_plan("finetune", SETTINGS, 10)
+    assert (scratch.labels, scratch.e0s, scratch.from_pretrained) == ("gfn1", "fit", False)
+    assert (finetune.labels, finetune.e0s, finetune.from_pretrained) == ("gfn1", "refit", True)
+    assert scratch.schedule["lr"] == 0.01 and finetune.schedule["lr"] == 0.002
+    for plan in (scratch, finetune):
+        assert (plan.patience, plan.min_delta, plan.epochs) == (10, 0.005, 500)  # 2 steps an epoch
+        assert plan.schedule["eval_interval"] == 10  # a validation pass every 20 steps
+        assert plan.schedule["scheduler_patience"] == 40  # 4 passes, counted in epochs
+    large = training_plan("scratch", SETTINGS, 80)  # 16 steps an epoch
+    assert (large.epochs, large.steps_per_epoch, large.schedule["eval_interval"]) == (63, 16, 1)
+    given = training_plan("scratch", SETTINGS | {"e0s": {"C": -57.0}}, 10)
+    assert given.e0s == "given" and training_plan("finetune", SETTINGS | {"e0s": {}}, 10).e0s == "refit"
+
+
+def test_pre_training_learns_its_teacher_under_its_own_cap():
+    schedule = dict(FINETUNE, lr=0.01, max_epochs=60, eval_interval=2, batch_size=20)
+    plan = training_plan("pretrain", {"reference": "gfn1", "schedule": schedule}, 1000, "snap")
+    assert (plan.labels, plan.e0s, plan.from_pretrained) == ("snap", "fit", False)
+    assert (plan.epochs, plan.steps_per_epoch, plan.schedule["eval_interval"]) == (60, 50, 2)
+
+
+def test_plan_reaches_mace_with_ema_plateau_and_no_mace_patience():
+    from mace.tools import build_default_arg_parser
+
+    plan = training_plan("finetune", SETTINGS, 10)
+    args = build_default_arg_parser().parse_args(
+        arguments(schedule=plan.schedule, epochs=plan.epochs)
+    )
+    assert args.ema and args.ema_decay == 0.99 and args.lr == 0.002
+    assert (args.scheduler_patience, args.lr_factor, args.eval_interval) == (40, 0.5, 10)
+    assert args.patience >= 10**9 and args.max_num_epochs == 500
+
+
+class Collector:
+    def __init__(self):
+        self.records = []
+
+    def log(self, record):
+        self.records.append(record)
+
+
+def passes(stopping, losses, first_epoch=0):
+    """Feed validation losses as mace's loop would (each after an optimizer step)."""
+    stopping.log({"mode": "eval", "epoch": None, "loss": 100.0})
+    for epoch, loss in enumerate(losses, start=first_epoch):
+        stopping.log({"mode": "opt", "epoch": epoch, "loss": 0.0})
+        stopping.log({"mode": "eval", "epoch": epoch, "loss": loss})
+
+
+def test_stopping_rule_waits_patience_passes_for_a_real_improvement():
+    stopping = EarlyStopping(patience=3, min_delta=0.01, logger=Collector())
+    with pytest.raises(StopTraining):
+        passes(stopping, [10.0, 9.0, 8.995, 8.99, 9.5, 7.0])  # 8.995, 8.99: < 1% better
+    assert [p["epoch"] for p in stopping.curve][-1] == 4 and stopping.stopped
+    record = stopping.record(steps_per_epoch=2)
+    assert record["stopped_by"] == "rule" and record["epochs"] == 5 and record["steps"] == 10
+    assert (record["best_epoch"], record["best_step"], record["best_valid_loss"]) == (3, 8, 8.99)
+    assert len(stopping.logger.records) == 1 + 2 * 5  # every record still reaches mace's logger
+
+
+def test_a_stop_on_a_new_best_waits_for_mace_to_save_it():
+    stopping = EarlyStopping(patience=2, min_delta=0.01, logger=Collector())
+    with pytest.raises(StopTraining):
+        passes(stopping, [10.0, 9.0, 8.995, 8.99, 7.0])
+    # the 8.99 pass ends the run but is a new best, which mace saves after logging it: the
+    # stop comes with the next record (the next optimizer step), not the next pass
+    assert stopping.logger.records[-1] == {"mode": "opt", "epoch": 4, "loss": 0.0}
+    assert [p["epoch"] for p in stopping.curve][-1] == 3
+    assert stopping.record(steps_per_epoch=2)["best_epoch"] == 3
+
+
+def test_stopping_rule_stops_at_once_on_a_pass_that_is_no_best():
+    stopping = EarlyStopping(patience=2, min_delta=0.0, logger=Collector())
+    with pytest.raises(StopTraining):
+        passes(stopping, [5.0, 6.0, 7.0, 1.0])
+    assert [p["epoch"] for p in stopping.curve][-1] == 2
+
+
+def test_a_run_that_improves_to_the_end_is_stopped_by_the_cap():
+    stopping = EarlyStopping(patience=2, min_delta=0.01, logger=Collector())
+    passes(stopping, [5.0, 4.0, 3.0])
+    record = stopping.record(steps_per_epoch=4)
+    assert record["stopped_by"] == "cap" and record["best_epoch"] == 2 and record["steps"] == 12

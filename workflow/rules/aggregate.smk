@@ -1,11 +1,16 @@
 rule aggregate:
     input:
-        metrics_files(MODELS),
+        models=metrics_files(MODELS),
+        pretrained=expand(
+            f"{RESULTS}/metrics/pretrain/{{pretrained}}/metrics.json",
+            pretrained=pretrained_models(config),
+        ),
     output:
         table=f"{RESULTS}/learning_curves.csv",
         summary=f"{RESULTS}/summary.csv",
         gain=f"{RESULTS}/pretraining_gain.csv",
         efficiency=f"{RESULTS}/data_efficiency.csv",
+        pretraining=f"{RESULTS}/pretraining.csv",
     log:
         f"{LOGS}/aggregate.log",
     benchmark:
@@ -20,9 +25,32 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
+rule agreement:
+    input:
+        expand(f"{RESULTS}/real/teachers/{{teacher}}.extxyz", teacher=config["teachers"]),
+    output:
+        f"{RESULTS}/teacher_agreement.csv",
+    log:
+        f"{LOGS}/agreement.log",
+    benchmark:
+        f"{BENCHMARKS}/agreement.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(1000),
+        runtime=attempt_scaled(10),
+    params:
+        teachers=config["teachers"],
+        reference=config["reference"],
+    script:
+        "../scripts/agreement.py"
+
+
 rule plot:
     input:
         summary=f"{RESULTS}/summary.csv",
+        table=f"{RESULTS}/learning_curves.csv",
         predictions=[
             f"{RESULTS}/metrics/{model}/predictions.extxyz"
             for model in smallest_size_models()
@@ -37,6 +65,11 @@ rule plot:
             f"{RESULTS}/plots/parity.png",
             caption="../report/parity.rst",
             category="Parity",
+        ),
+        cost=report(
+            f"{RESULTS}/plots/cost.png",
+            caption="../report/cost.rst",
+            category="Learning curves",
         ),
     log:
         f"{LOGS}/plot.log",

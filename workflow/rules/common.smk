@@ -1,6 +1,7 @@
 import functools
 import math
 import sys
+from dataclasses import asdict
 
 from snakemake.utils import validate
 
@@ -8,10 +9,14 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from synthpt.campaign import (
     PRETRAINED,
+    ZERO_SHOT,
+    ZERO_SHOT_SEED,
+    ModelId,
     SWEEP_SLICE,
     USER_FILE_KEYS,
     check_config,
     file_list,
+    pretrained_models,
     real_files,
     real_from_files,
     snapshots_per_trajectory,
@@ -35,6 +40,7 @@ MODELS = sweep(config)
 REAL_FROM_FILES = real_from_files(config)
 # The ingest report of the user's real data; training waits for it.
 REAL_CHECKED = f"{RESULTS}/real/ingest.json" if REAL_FROM_FILES else []
+REAL_VALID = f"{RESULTS}/real/valid.extxyz"
 
 
 wildcard_constraints:
@@ -96,9 +102,9 @@ def training_minutes(schedule):
     atoms = ATOMS_PER_STRUCTURE
     settings = config[schedule]
     if schedule == "pretrain":
-        atom_steps = synthetic_count(config) * settings["epochs"] * atoms
+        atom_steps = synthetic_count(config) * settings["max_epochs"] * atoms
     else:
-        atom_steps = settings["steps"] * settings["batch_size"] * atoms
+        atom_steps = settings["max_steps"] * settings["batch_size"] * atoms
     seconds_per_atom_step = 4e-4 * (2 if config["model"]["dtype"] == "float64" else 1)
     return 10 + math.ceil(2 * atom_steps * seconds_per_atom_step / 60)
 
@@ -224,6 +230,11 @@ def input_files():
     return real_files(config) + structures + potentials
 
 
+def model_identity(path):
+    """The identity columns (teacher, mode, n_real, seed) of the model at ``path``."""
+    return asdict(ModelId.from_path(path))
+
+
 def metrics_files(models):
     return [f"{RESULTS}/metrics/{m.path}/metrics.json" for m in models]
 
@@ -232,6 +243,8 @@ def final_outputs():
     return [
         f"{RESULTS}/provenance/provenance.json",
         f"{RESULTS}/learning_curves.csv",
+        f"{RESULTS}/teacher_agreement.csv",
         f"{RESULTS}/plots/learning_curves.png",
         f"{RESULTS}/plots/parity.png",
+        f"{RESULTS}/plots/cost.png",
     ]

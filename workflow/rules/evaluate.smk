@@ -1,6 +1,7 @@
 rule evaluate:
     input:
         model=f"{RESULTS}/models/{{model}}/mace_compiled.model",
+        record=f"{RESULTS}/models/{{model}}/training.json",
         test=f"{RESULTS}/real/test.extxyz",
     output:
         metrics=f"{RESULTS}/metrics/{{model}}/metrics.json",
@@ -17,6 +18,50 @@ rule evaluate:
         runtime=attempt_scaled(20),
     params:
         elements=config["elements"],
-        reference=config["reference"],
+        labels=config["reference"],
+        identity=lambda wildcards: model_identity(wildcards.model),
     script:
         "../scripts/evaluate.py"
+
+
+# Where fine-tuning starts: the pre-trained model on the test set, its E0s re-centred on nN.
+use rule evaluate as evaluate_zero_shot with:
+    input:
+        model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
+        subset=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        test=f"{RESULTS}/real/test.extxyz",
+    output:
+        metrics=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/metrics.json",
+        predictions=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/predictions.extxyz",
+    log:
+        f"{LOGS}/evaluate/{ZERO_SHOT}/{{pretrained}}/n{{n}}.log",
+    benchmark:
+        f"{BENCHMARKS}/evaluate/{ZERO_SHOT}/{{pretrained}}/n{{n}}.tsv"
+    params:
+        elements=config["elements"],
+        labels=config["reference"],
+        identity=lambda wildcards: model_identity(
+            f"{ZERO_SHOT}/{wildcards.pretrained}/n{wildcards.n}/seed{ZERO_SHOT_SEED}"
+        ),
+
+
+# How well each pre-trained model learnt its teacher: its held-out synthetic split.
+use rule evaluate as evaluate_pretrain with:
+    input:
+        model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
+        record=f"{RESULTS}/models/pretrain/{{pretrained}}/training.json",
+        test=synthetic_set("valid"),
+    output:
+        metrics=f"{RESULTS}/metrics/pretrain/{{pretrained}}/metrics.json",
+        predictions=f"{RESULTS}/metrics/pretrain/{{pretrained}}/predictions.extxyz",
+    log:
+        f"{LOGS}/evaluate/pretrain/{{pretrained}}.log",
+    benchmark:
+        f"{BENCHMARKS}/evaluate/pretrain/{{pretrained}}.tsv"
+    params:
+        elements=config["elements"],
+        labels=lambda wildcards: teacher_of(wildcards.pretrained)[0],
+        identity=lambda wildcards: {
+            "pretrained": wildcards.pretrained,
+            "teacher": teacher_of(wildcards.pretrained)[0],
+        },

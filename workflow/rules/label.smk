@@ -86,7 +86,7 @@ if REAL_FROM_FILES:
             real=config["real"],
             reference=config["reference"],
             elements=config["elements"],
-            largest_subset=max(config["subsets"]["sizes"]),
+            largest_subset=max(config["subsets"]["sizes"]) + config["subsets"]["n_valid"],
         script:
             "../scripts/ingest_real.py"
 
@@ -163,5 +163,35 @@ rule subset_real:
         runtime=attempt_scaled(10),
     params:
         seed=config["seed"],
+        n_valid=config["subsets"]["n_valid"],
     script:
         "../scripts/subset.py"
+
+
+use rule subset_real as valid_real with:
+    output:
+        REAL_VALID,
+    log:
+        f"{LOGS}/subset_real/valid.log",
+    benchmark:
+        f"{BENCHMARKS}/subset_real/valid.tsv"
+
+
+# The teacher's labels on the real test structures: how far pre-training can transfer.
+use rule label_synthetic as label_test_teacher with:
+    input:
+        f"{RESULTS}/real/test.extxyz",
+    output:
+        labelled=f"{RESULTS}/real/teachers/{{teacher}}.extxyz",
+        rejects=f"{RESULTS}/real/teachers/rejects/{{teacher}}.extxyz",
+    log:
+        f"{LOGS}/label_test_teacher/{{teacher}}.log",
+    benchmark:
+        f"{BENCHMARKS}/label_test_teacher/{{teacher}}.tsv"
+    priority: 0
+    group:
+        None
+    resources:
+        mem_mb=attempt_scaled(2000),
+        runtime=lambda wildcards, attempt: shard_minutes("real", 1, wildcards.teacher)
+        * attempt,

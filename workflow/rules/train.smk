@@ -6,6 +6,7 @@ rule pretrain:
     output:
         model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
         compiled=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
+        record=f"{RESULTS}/models/pretrain/{{pretrained}}/training.json",
     log:
         f"{LOGS}/pretrain/{{pretrained}}.log",
     benchmark:
@@ -31,9 +32,11 @@ rule pretrain:
 rule train_scratch:
     input:
         train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        valid=REAL_VALID,
     output:
         model=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace.model",
         compiled=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace_compiled.model",
+        record=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/training.json",
     log:
         f"{LOGS}/train_scratch/n{{n}}/seed{{seed}}.log",
     benchmark:
@@ -58,10 +61,12 @@ rule train_scratch:
 rule finetune:
     input:
         train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        valid=REAL_VALID,
         pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
     output:
         model=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
         compiled=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/mace_compiled.model",
+        record=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/training.json",
     log:
         f"{LOGS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.log",
     benchmark:

@@ -9,17 +9,23 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
+import json  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
 from synthpt.aggregate import collect, data_efficiency, pretraining_gain, summarize  # noqa: E402
 from synthpt.io import write_table  # noqa: E402
 
-table = collect(sm.input)
+table = collect(sm.input.models)
 summary = summarize(table)
 outputs = {
     "table": table,
     "summary": summary,
     "gain": pretraining_gain(summary),
     "efficiency": data_efficiency(summary),
+    "pretraining": pd.DataFrame([json.loads(Path(p).read_text()) for p in sm.input.pretrained]),
 }
 for name, frame in outputs.items():
     write_table(sm.output[name], frame)
 log.info("pre-training gain:\n%s", outputs["gain"].to_string())
+log.info("pre-trained models against their teachers:\n%s", outputs["pretraining"].to_string())

@@ -1,4 +1,8 @@
-"""Score one model on the real test set: metrics.json and per-structure predictions."""
+"""Score one model on a labelled set: metrics.json (with its training cost) and predictions.
+
+A zero-shot model (a pre-trained one, untouched) first has its E0s re-centred on the subset,
+as fine-tuning would; a pre-trained model is also scored against its teacher's held-out labels.
+"""
 
 import sys
 from pathlib import Path
@@ -9,20 +13,28 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from dataclasses import asdict  # noqa: E402
+import json  # noqa: E402
 
-from synthpt.campaign import ModelId  # noqa: E402
-from synthpt.evaluate import load_compiled, metrics, predict_compiled, with_predictions  # noqa: E402
-from synthpt.io import read_structures, validate_labels, write_json, write_structures  # noqa: E402
+from synthpt.e0s import fit_e0s, recentred  # noqa: E402
+from synthpt.evaluate import cost, load_compiled, metrics, predict_compiled, with_predictions  # noqa: E402
+from synthpt.io import energy_forces, read_structures, validate_labels, write_json, write_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
 
-energy_key, forces_key = label_keys(sm.params.reference)
+elements = sm.params.elements
+energy_key, forces_key = label_keys(sm.params.labels)
 test = read_structures(sm.input.test)
-validate_labels(test, sm.input.test, energy_key, forces_key, sm.params.elements)
-energies, forces = predict_compiled(load_compiled(sm.input.model), test)
-scores = asdict(ModelId.from_path(sm.wildcards.model)) | metrics(
-    test, energy_key, forces_key, energies, forces
-)
+validate_labels(test, sm.input.test, energy_key, forces_key, elements)
+model = load_compiled(sm.input.model)
+energies, forces = predict_compiled(model, test)
+if "subset" in sm.input.keys():
+    subset = read_structures(sm.input.subset)
+    predicted, _ = predict_compiled(model, subset)
+    reference = [energy_forces(a, energy_key, forces_key)[0] for a in subset]
+    shift = fit_e0s(subset, [r - p for r, p in zip(reference, predicted, strict=True)], elements)
+    log.info("E0 shift from %s: %s", sm.input.subset, shift)
+    energies = recentred(test, energies, shift, elements)
+record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
+scores = sm.params.identity | metrics(test, energy_key, forces_key, energies, forces) | cost(record)
 write_structures(sm.output.predictions, with_predictions(test, energies, forces))
 write_json(sm.output.metrics, scores)
-log.info("%s: %s", sm.wildcards.model, scores)
+log.info("%s: %s", sm.output.metrics, scores)

@@ -9,12 +9,12 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.calculators import make_calculator  # noqa: E402
 from synthpt.io import write_structures  # noqa: E402
 
 settings, builder = sm.params.settings, sm.params.builder
 element = builder["elements"][0]
 if settings.get("source", "random") == "md":
+    from synthpt.calculators import md_driver
     from synthpt.md import run_trajectories
 
     structures = run_trajectories(
@@ -22,9 +22,11 @@ if settings.get("source", "random") == "md":
         settings=settings,
         element=element,
         seed=sm.params.seed,
-        calculator=make_calculator(**builder),
+        driver=md_driver(**builder),
+        stream=sm.params.stream,
     )
 else:
+    from synthpt.calculators import make_calculator
     from synthpt.structures import generate
 
     structures = generate(

@@ -11,13 +11,15 @@ log = start_job(sm.log[0], sm.threads)
 
 import pandas as pd  # noqa: E402
 
-from synthpt.aggregate import model_label, plot_learning_curves, plot_parity  # noqa: E402
+from synthpt.aggregate import model_label, plot_cost, plot_learning_curves, plot_parity  # noqa: E402
 from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.io import atomic_path, read_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
 
 with atomic_path(sm.output.curves) as tmp:
     plot_learning_curves(pd.read_csv(sm.input.summary), tmp)
+with atomic_path(sm.output.cost) as tmp:
+    plot_cost(pd.read_csv(sm.input.table), tmp)
 predictions = {}
 for path, model in zip(sm.input.predictions, sm.params.models, strict=True):
     model = ModelId.from_path(model)

@@ -1,4 +1,4 @@
-"""One nested subset of the real pool."""
+"""The real validation set, or one nested subset of the rest of the pool."""
 
 import sys
 from pathlib import Path
@@ -10,7 +10,10 @@ sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
 from synthpt.io import read_structures, write_structures  # noqa: E402
-from synthpt.subsets import nested_subset  # noqa: E402
+from synthpt.subsets import nested_subset, validation_split  # noqa: E402
 
-subset = nested_subset(read_structures(sm.input[0]), int(sm.wildcards.n), sm.params.seed)
-write_structures(sm.output[0], subset)
+valid, rest = validation_split(read_structures(sm.input[0]), sm.params.n_valid, sm.params.seed)
+if "n" in sm.wildcards.keys():
+    write_structures(sm.output[0], nested_subset(rest, int(sm.wildcards.n), sm.params.seed))
+else:
+    write_structures(sm.output[0], valid)

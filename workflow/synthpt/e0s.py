@@ -52,6 +52,13 @@ def set_model_e0s(model, e0s: dict[int, float]) -> None:
     buffer.copy_(buffer.new_tensor(values).reshape(buffer.shape))
 
 
+def recentred(structures, predicted, shift: dict[int, float], elements) -> np.ndarray:
+    """``predicted`` total energies plus the per-element ``shift`` (from ``fit_e0s``)."""
+    counts = composition_matrix(structures, elements)
+    shifts = np.array([shift[atomic_numbers[e]] for e in elements])
+    return np.asarray(predicted, float) + counts @ shifts
+
+
 def refit_model_e0s(model, structures, energies, predictions, elements) -> dict[int, float]:
     """Shift the model's E0s so its mean per-composition error on ``structures`` is zero."""
     shift = fit_e0s(structures, np.asarray(energies) - np.asarray(predictions), elements)

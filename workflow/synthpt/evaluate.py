@@ -139,3 +139,13 @@ def with_predictions(structures, energies, forces, prefix: str = "MACE") -> list
         atoms.arrays[f"{prefix}_forces"] = np.asarray(force)
         out.append(atoms)
     return out
+
+
+COST = ("steps", "best_step", "epochs", "stopped_by", "train_s")
+
+
+def cost(record: dict | None) -> dict:
+    """A model's training cost from its training record (None: scored without training)."""
+    if record is None:
+        return {"steps": 0, "best_step": 0, "epochs": 0, "stopped_by": "none", "train_s": 0.0}
+    return {key: record[key] for key in COST[:-1]} | {"train_s": record["wall_s"]}

@@ -172,7 +172,8 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
         log.warning("the pool holds %d duplicate structures", duplicates)
     if largest_subset > len(pool):
         raise InputError(
-            f"subsets.sizes: {largest_subset} exceeds the pool of {len(pool)} structures"
+            f"subsets: the largest size plus the validation set ({largest_subset}) exceeds the"
+            f" pool of {len(pool)} structures"
             f" in {pool_files}"
         )
     report = {"pool": pool_report, "test": test_report, "pool_duplicates": duplicates}

@@ -1,8 +1,10 @@
-"""Melt-quench-anneal molecular dynamics driven by a teacher: the paper's synthetic structures.
+"""Melt-quench-anneal molecular dynamics: the paper's synthetic (and the default's real) structures.
 
 One trajectory: a random cell at a given density is melted, quenched linearly to the anneal
 temperature, and annealed; a snapshot is kept every ``snapshot_ps`` of the anneal. Langevin
-dynamics with a per-trajectory random generator, so a trajectory is the same in any shard.
+dynamics seeded per trajectory, so a trajectory is the same in any shard. A LAMMPS pair style
+runs inside LAMMPS (its own velocity-Verlet integrator and Langevin thermostat, 13x cheaper than
+stepping it from ASE); any other calculator is stepped by ASE's Langevin.
 """
 
 from __future__ import annotations
@@ -12,17 +14,108 @@ import logging
 import numpy as np
 from ase import Atoms, units
 from ase.calculators.calculator import Calculator
-from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.data import atomic_masses, atomic_numbers
 
 from synthpt.campaign import snapshots_per_trajectory, trajectory_grid
 from synthpt.structures import random_cell, structure_rng
 
 log = logging.getLogger(__name__)
+QUENCH_STAGES = 10  # ASE's Langevin ramps the quench in stages; LAMMPS ramps it every step
 
 
 def steps(ps: float, timestep_fs: float) -> int:
     return max(0, round(ps * 1000 / timestep_fs))
+
+
+class AseDynamics:
+    """Langevin dynamics stepped by ASE with any calculator."""
+
+    def __init__(self, atoms: Atoms, calculator: Calculator, settings: dict, rng, temperature):
+        from ase.md.langevin import Langevin
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+        self.atoms = atoms
+        atoms.calc = calculator
+        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
+        Stationary(atoms)
+        self.dynamics = Langevin(
+            atoms,
+            settings["timestep_fs"] * units.fs,
+            temperature_K=temperature,
+            friction=settings["friction"] / units.fs,
+            rng=rng,
+        )
+
+    def run(self, n_steps: int, start: float, stop: float) -> None:
+        stages = np.linspace(start, stop, QUENCH_STAGES + 1)[1:] if start != stop else [stop]
+        for k, target in enumerate(stages):
+            self.dynamics.set_temperature(temperature_K=target)
+            self.dynamics.run(n_steps // len(stages) + (k < n_steps % len(stages)))
+
+    def positions(self) -> np.ndarray:
+        return self.atoms.positions.copy()
+
+    def close(self) -> None:
+        self.atoms.calc = None
+
+
+class LammpsDynamics:
+    """Langevin dynamics inside LAMMPS (fix nve + fix langevin) for a LAMMPS pair style."""
+
+    def __init__(self, atoms: Atoms, pair: tuple[str, str], settings: dict, rng, temperature):
+        from synthpt.calculators import start_lammps
+
+        if not np.allclose(atoms.cell.array, np.diag(np.diag(atoms.cell.array))):
+            raise ValueError("LAMMPS MD here takes orthorhombic cells")
+        self.lmp = start_lammps()
+        self.seeds = iter(  # LAMMPS takes seeds up to 9e8
+            rng.integers(1, 900_000_000, size=1000).tolist())
+        self.n_atoms = len(atoms)
+        self.damp_ps = 1e-3 / settings["friction"]  # LAMMPS's damping time (ps) = 1 / friction
+        lx, ly, lz = (float(length) for length in np.diag(atoms.cell.array))
+        symbols = sorted(set(atoms.get_chemical_symbols()), key=atoms.get_chemical_symbols().index)
+        self.symbols = symbols
+        for command in (
+            "units metal",
+            "atom_style atomic",
+            "boundary p p p",
+            "atom_modify map array sort 0 0",
+            f"region box block 0 {lx!r} 0 {ly!r} 0 {lz!r}",
+            f"create_box {len(symbols)} box",
+            *(
+                f"mass {k + 1} {atomic_masses[atomic_numbers[s]]}"
+                for k, s in enumerate(symbols)
+            ),
+            f"pair_style {pair[0]}",
+            f"pair_coeff {pair[1]}",
+            f"timestep {settings['timestep_fs'] / 1000!r}",
+            "thermo 0",
+        ):
+            self.lmp.command(command)
+        types = [symbols.index(s) + 1 for s in atoms.get_chemical_symbols()]
+        self.lmp.create_atoms(
+            self.n_atoms, list(range(1, self.n_atoms + 1)), types, atoms.positions.ravel().tolist()
+        )
+        self.lmp.command(
+            f"velocity all create {float(temperature)!r} {next(self.seeds)} dist gaussian mom yes rot no"
+        )
+        self.lmp.command("fix integrate all nve")
+
+    def run(self, n_steps: int, start: float, stop: float) -> None:
+        if n_steps == 0:
+            return
+        self.lmp.command(
+            f"fix thermostat all langevin {float(start)!r} {float(stop)!r} {self.damp_ps!r} {next(self.seeds)}"
+        )
+        self.lmp.command(f"run {n_steps}")
+        self.lmp.command("unfix thermostat")
+
+    def positions(self) -> np.ndarray:
+        x = self.lmp.gather_atoms("x", 1, 3)  # ordered by atom id
+        return np.ctypeslib.as_array(x).reshape(self.n_atoms, 3).copy()
+
+    def close(self) -> None:
+        self.lmp.close()
 
 
 def melt_quench_anneal(
@@ -32,48 +125,50 @@ def melt_quench_anneal(
     settings: dict,
     element: str,
     seed: int,
-    calculator: Calculator,
+    driver,
+    stream: str = "synthetic",
+    n_snapshots: int | None = None,
 ) -> list[Atoms]:
-    """Snapshots of one trajectory; ``index`` numbers them across the whole grid."""
-    rng = structure_rng(seed, "synthetic", trajectory)
+    """Snapshots of one trajectory of ``stream``; ``index`` numbers them across the grid.
+
+    ``driver`` is an ASE calculator or a LAMMPS (pair_style, pair_coeff); ``n_snapshots``
+    keeps only the last ones (default: one per ``snapshot_ps`` of the anneal).
+    """
+    rng = structure_rng(seed, stream, trajectory)
     atoms = random_cell(element, settings["n_atoms"], density, settings["min_distance"], rng)
-    atoms.calc = calculator
-    timestep = settings["timestep_fs"] * units.fs
     melt = settings["melt_temperature"]
-    MaxwellBoltzmannDistribution(atoms, temperature_K=melt, rng=rng)
-    Stationary(atoms)
-    dynamics = Langevin(
-        atoms, timestep, temperature_K=melt, friction=settings["friction"] / units.fs, rng=rng
-    )
-    dynamics.run(steps(settings["melt_ps"], settings["timestep_fs"]))
-    quench = steps(settings["quench_ps"], settings["timestep_fs"])
-    ramp = np.linspace(melt, temperature, 11)[1:]
-    for target in ramp:  # a linear ramp in ten stages
-        dynamics.set_temperature(temperature_K=target)
-        dynamics.run(quench // len(ramp))
-    dynamics.set_temperature(temperature_K=temperature)
-    n_snapshots = snapshots_per_trajectory(settings)
-    interval = steps(settings["snapshot_ps"], settings["timestep_fs"])
-    snapshots = []
-    for k in range(n_snapshots):
-        dynamics.run(interval)
-        snapshot = Atoms(atoms.symbols, positions=atoms.positions, cell=atoms.cell, pbc=True)
-        snapshot.wrap()
-        snapshot.info.update(
-            {
-                "index": trajectory * n_snapshots + k,
-                "stream": "synthetic",
-                "config_type": "melt_quench_anneal",
-                "density": density,
-                "anneal_temperature": temperature,
-                "trajectory": trajectory,
-                "time_ps": round((k + 1) * settings["snapshot_ps"], 6),
-            }
-        )
-        snapshots.append(snapshot)
-    atoms.calc = None
+    dynamics_type = LammpsDynamics if isinstance(driver, tuple) else AseDynamics
+    dynamics = dynamics_type(atoms, driver, settings, rng, melt)
+    timestep = settings["timestep_fs"]
+    per_trajectory = snapshots_per_trajectory(settings)
+    n_snapshots = per_trajectory if n_snapshots is None else n_snapshots
+    interval = steps(settings["snapshot_ps"], timestep)
+    try:
+        dynamics.run(steps(settings["melt_ps"], timestep), melt, melt)
+        dynamics.run(steps(settings["quench_ps"], timestep), melt, temperature)
+        dynamics.run(interval * (per_trajectory - n_snapshots), temperature, temperature)
+        snapshots = []
+        for k in range(per_trajectory - n_snapshots, per_trajectory):
+            dynamics.run(interval, temperature, temperature)
+            snapshot = Atoms(atoms.symbols, positions=dynamics.positions(), cell=atoms.cell, pbc=True)
+            snapshot.wrap()
+            snapshot.info.update(
+                {
+                    "index": trajectory * n_snapshots + len(snapshots),
+                    "stream": stream,
+                    "config_type": "melt_quench_anneal",
+                    "density": density,
+                    "anneal_temperature": temperature,
+                    "trajectory": trajectory,
+                    "time_ps": round((k + 1) * settings["snapshot_ps"], 6),
+                }
+            )
+            snapshots.append(snapshot)
+    finally:
+        dynamics.close()
     log.info(
-        "trajectory %d (%.2f g/cm^3, %g K): %d snapshots",
+        "%s trajectory %d (%.2f g/cm^3, %g K): %d snapshots",
+        stream,
         trajectory,
         density,
         temperature,
@@ -83,13 +178,28 @@ def melt_quench_anneal(
 
 
 def run_trajectories(
-    trajectories: range, settings: dict, element: str, seed: int, calculator: Calculator
+    trajectories: range,
+    settings: dict,
+    element: str,
+    seed: int,
+    driver,
+    stream: str = "synthetic",
 ) -> list[Atoms]:
+    """The snapshots of ``trajectories``. The synthetic stream keeps every snapshot; the real
+    stream keeps one per trajectory (independent structures, the grid taken in turn)."""
     grid = trajectory_grid(settings)
     structures = []
     for trajectory in trajectories:
-        density, temperature, _ = grid[trajectory]
+        density, temperature, _ = grid[trajectory % len(grid)]
         structures += melt_quench_anneal(
-            trajectory, density, temperature, settings, element, seed, calculator
+            trajectory,
+            density,
+            temperature,
+            settings,
+            element,
+            seed,
+            driver,
+            stream,
+            n_snapshots=1 if stream == "real" else None,
         )
     return structures

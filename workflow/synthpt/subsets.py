@@ -7,6 +7,7 @@ from ase import Atoms
 
 SPLIT_STREAM = 101
 SUBSET_STREAM = 102
+VALID_STREAM = 103
 
 
 def _by_index(structures: list[Atoms]) -> list[Atoms]:
@@ -31,6 +32,13 @@ def split_pool_test(structures: list[Atoms], n_pool: int, n_test: int, seed: int
         )
     pool, rest = split(structures, n_pool, seed)
     return pool, rest[:n_test]
+
+
+def validation_split(pool: list[Atoms], n_valid: int, seed: int):
+    """(the validation set of ``n_valid`` structures, the rest of the pool the subsets come from)."""
+    if n_valid >= len(pool):
+        raise ValueError(f"a validation set of {n_valid} leaves nothing of a pool of {len(pool)}")
+    return split(pool, n_valid, seed, VALID_STREAM)
 
 
 def nested_subset(pool: list[Atoms], n: int, seed: int) -> list[Atoms]:

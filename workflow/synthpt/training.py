@@ -8,14 +8,17 @@ import logging
 import math
 import os
 import shutil
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthpt.io import atomic_path
+from synthpt.io import atomic_path, write_json
 from synthpt.runtime import set_threads
 
 MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
 TRAINED = {"model": f"{MODEL_NAME}.model", "compiled": f"{MODEL_NAME}_compiled.model"}
+NEVER = 10**9  # a patience that never runs out
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
@@ -41,9 +44,72 @@ def n_valid(n_structures: int, valid_fraction: float) -> int:
     return max(1, int(valid_fraction * n_structures))
 
 
-def n_training(n_structures: int, valid_fraction: float) -> int:
-    """Structures mace-torch trains on when it holds out ``valid_fraction`` of ``n_structures``."""
-    return n_structures - n_valid(n_structures, valid_fraction)
+PRETRAIN, SCRATCH, FINETUNE = "pretrain", "scratch", "finetune"
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Everything that decides how one model is trained, from the config and its data size."""
+
+    mode: str
+    labels: str  # the calculator whose labels it learns: a teacher or the reference
+    e0s: str  # "fit" (least squares on its labels), "given" (config), "refit" (pre-trained model's)
+    from_pretrained: bool
+    epochs: int  # the cap
+    steps_per_epoch: int
+    schedule: dict  # what mace_arguments reads: batch size, lr, weights, validation, EMA, plateau
+    patience: int  # validation passes without a relative improvement of min_delta: stop
+    min_delta: float
+
+
+def learning_rate(schedule: dict, mode: str) -> float:
+    """``lr`` is one number, or one per mode ({scratch: ..., finetune: ...})."""
+    lr = schedule["lr"]
+    return lr[mode] if isinstance(lr, dict) else lr
+
+
+def training_plan(mode: str, settings: dict, n_train: int, teacher: str | None = None):
+    """The plan of a pre-training, scratch or fine-tuning run on ``n_train`` structures.
+
+    Scratch and fine-tuning share one schedule and stopping rule (the config's ``finetune``)
+    and differ only in their starting weights, E0s and learning rate; every run validates on
+    a fixed set (the synthetic valid split, or the real validation set) every ``eval_steps``
+    optimizer steps (pre-training: every ``eval_interval`` epochs) and stops by the rule or at
+    the cap (``max_steps``; pre-training ``max_epochs``)."""
+    schedule = settings["schedule"]
+    per_epoch = steps_per_epoch(n_train, schedule["batch_size"])
+    if mode == PRETRAIN:
+        epochs, interval = schedule["max_epochs"], schedule.get("eval_interval", 1)
+    else:
+        epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["max_steps"])
+        interval = eval_interval_for_steps(n_train, schedule["batch_size"], schedule["eval_steps"])
+    if mode == FINETUNE:
+        e0s = "refit"
+    elif mode == SCRATCH and settings.get("e0s", "fit") != "fit":
+        e0s = "given"
+    else:
+        e0s = "fit"
+    mace_schedule = {
+        key: schedule[key] for key in ("batch_size", "energy_weight", "forces_weight")
+    } | {
+        "lr": learning_rate(schedule, mode),
+        "eval_interval": interval,
+        "ema_decay": schedule.get("ema_decay"),
+        "lr_factor": schedule.get("lr_factor", 0.8),
+        # mace's plateau scheduler steps every epoch; lr_patience counts validation passes
+        "scheduler_patience": schedule.get("lr_patience", NEVER) * interval,
+    }
+    return TrainingPlan(
+        mode=mode,
+        labels=teacher if mode == PRETRAIN else settings["reference"],
+        e0s=e0s,
+        from_pretrained=mode == FINETUNE,
+        epochs=epochs,
+        steps_per_epoch=per_epoch,
+        schedule=mace_schedule,
+        patience=schedule["patience"],
+        min_delta=schedule.get("min_delta", 0.0),
+    )
 
 
 def mace_arguments(
@@ -59,7 +125,7 @@ def mace_arguments(
     seed: int,
     dtype: str,
     device: str,
-    valid_file=None,
+    valid_file,
     foundation_model=None,
 ) -> list[str]:
     """The mace_run_train argument list; architecture flags are ignored by mace when fine-tuning."""
@@ -68,6 +134,7 @@ def mace_arguments(
         "seed": seed,
         "work_dir": work_dir,
         "train_file": train_file,
+        "valid_file": valid_file,
         "energy_key": energy_key,
         "forces_key": forces_key,
         "E0s": e0s,
@@ -85,22 +152,83 @@ def mace_arguments(
         "forces_weight": schedule["forces_weight"],
         "max_num_epochs": epochs,
         "eval_interval": schedule.get("eval_interval", 1),
+        "patience": NEVER,  # the stopping rule is ours (mace's never stops outside DDP)
+        "scheduler_patience": schedule.get("scheduler_patience", NEVER),
+        "lr_factor": schedule.get("lr_factor", 0.8),
         "default_dtype": dtype,
         "device": device,
         "error_table": "PerAtomRMSE",
         "skip_evaluate_heads": "Default",  # no final error tables: the evaluate rule scores
         "plot": False,
     }
+    if schedule.get("ema_decay"):
+        args |= {"ema": None, "ema_decay": schedule["ema_decay"]}  # --ema is a bare flag
     if "radial_mlp" in architecture:
         args["radial_MLP"] = f"[{','.join(str(width) for width in architecture['radial_mlp'])}]"
-    if valid_file is not None:
-        args["valid_file"] = valid_file
-    else:
-        args["valid_fraction"] = schedule["valid_fraction"]
     if foundation_model is not None:
         args["foundation_model"] = foundation_model
         args["multiheads_finetuning"] = False
-    return [f"--{key}={value}" for key, value in args.items()]
+    return [f"--{key}" if value is None else f"--{key}={value}" for key, value in args.items()]
+
+
+class StopTraining(Exception):
+    """Raised inside mace's training loop when the stopping rule says the run has converged."""
+
+
+@dataclass
+class EarlyStopping:
+    """The stopping rule, as a stand-in for mace's metrics logger (which sees every step and
+    every validation pass): stop once ``patience`` validation passes in a row have not lowered
+    the best validation loss by ``min_delta`` (relative). mace keeps the best-validation
+    checkpoint; when the pass that ends the run is itself a new best, the run stops at the next
+    optimizer step, after mace has saved it. Records the validation curve."""
+
+    patience: int
+    min_delta: float
+    logger: object = None
+    curve: list = field(default_factory=list)
+    best: float = math.inf
+    waited: int = 0
+    stopped: bool = False
+
+    def log(self, record: dict) -> None:
+        self.logger.log(record)
+        if self.stopped:
+            raise StopTraining
+        if record.get("mode") != "eval":
+            return
+        loss = float(record["loss"])
+        self.curve.append(
+            {
+                "epoch": record["epoch"],
+                "loss": loss,
+                "rmse_e_per_atom": record.get("rmse_e_per_atom"),
+                "rmse_f": record.get("rmse_f"),
+            }
+        )
+        if loss < self.best * (1 - self.min_delta):
+            self.best, self.waited = loss, 0
+            return
+        self.waited += 1
+        if self.waited >= self.patience:
+            self.stopped = True
+            if loss >= min(point["loss"] for point in self.curve[:-1]):
+                raise StopTraining  # not a new best: mace saves nothing this pass
+
+    def record(self, steps_per_epoch: int) -> dict:
+        """How the run went: epochs and steps run, the selected (best) epoch, the stop."""
+        trained = [point for point in self.curve if point["epoch"] is not None]
+        epochs = trained[-1]["epoch"] + 1 if trained else 0
+        best = min(trained, key=lambda point: point["loss"]) if trained else None
+        return {
+            "epochs": epochs,
+            "steps": epochs * steps_per_epoch,
+            "best_epoch": best["epoch"] if best else None,
+            "best_step": (best["epoch"] + 1) * steps_per_epoch if best else None,
+            "best_valid_loss": best["loss"] if best else None,
+            "stopped_by": "rule" if self.stopped else "cap",
+            "validation": self.curve,
+        }
 
 
 def prepare_work_dir(work_dir, arguments: list[str]) -> bool:
@@ -120,36 +248,65 @@ def prepare_work_dir(work_dir, arguments: list[str]) -> bool:
     return same and has_checkpoints
 
 
-def run_mace(arguments: list[str], work_dir, outputs, threads: int, log_file, resume: bool):
-    """Run mace_run_train in this process (its imports are paid once per job), resuming the
-    checkpoints of ``work_dir`` when ``resume``, and publish ``outputs.model`` (pickled) and
-    ``outputs.compiled`` (TorchScript) atomically."""
+def run_mace(
+    arguments: list[str],
+    work_dir,
+    outputs,
+    threads: int,
+    log_file,
+    resume: bool,
+    stopping: EarlyStopping,
+    steps_per_epoch: int,
+):
+    """Run mace_run_train in this process (its imports are paid once per job) under the
+    ``stopping`` rule, resuming the checkpoints of ``work_dir`` when ``resume``; publish
+    ``outputs.model`` (pickled), ``outputs.compiled`` (TorchScript) and ``outputs.record``
+    (JSON: steps, best epoch, why it stopped, wall time, validation curve) atomically."""
     os.environ.setdefault("MPLCONFIGDIR", str(Path(work_dir) / ".matplotlib"))
     set_threads(threads)
     import mace  # noqa: F401  (before e3nn: mace sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD)
+    from mace import tools
     from mace.cli.run_train import run
     from mace.tools import build_default_arg_parser
 
     arguments = [*arguments, "--restart_latest"] if resume else arguments
     args = build_default_arg_parser().parse_args(arguments)
+    mace_train = tools.train
+
+    def train_until_converged(*, logger, **kwargs):
+        stopping.logger = logger
+        try:
+            mace_train(logger=stopping, **kwargs)
+        except StopTraining:
+            logging.info("stopping rule: %d validation passes without improvement", stopping.waited)
+
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     for handler in handlers:
         root.removeHandler(handler)
+    start = time.perf_counter()
     with open(log_file, "a", buffering=1) as log, contextlib.redirect_stdout(log):
         print(("resuming: " if resume else "running: ") + " ".join(["mace_run_train", *arguments]))
+        tools.train = train_until_converged
         try:
             run(args)  # mace_run_train's own entry point, after its argument parsing
         finally:
+            tools.train = mace_train
             for handler in root.handlers[:]:
                 root.removeHandler(handler)
                 handler.close()
             for handler in handlers:
                 root.addHandler(handler)
             root.setLevel(level)
+    record = stopping.record(steps_per_epoch) | {
+        "wall_s": round(time.perf_counter() - start, 2),
+        "resumed": resume,
+    }
     for output, name in TRAINED.items():
         trained = Path(work_dir) / name
         if not trained.exists():
             raise RuntimeError(f"mace_run_train finished without writing {trained}")
         with atomic_path(getattr(outputs, output)) as tmp:
             shutil.copyfile(trained, tmp)
+    write_json(outputs.record, record)
+    return record
