@@ -62,7 +62,7 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
         ),
         (
             lambda c: (
-                c["structures"].update(source="random", density_range=[3, 2]),
+                c["structures"].update(source="random", density_range=[3, 2], relax_with="snap"),
                 c["synthetic"].update(n_structures=100),
             ),
             "low 3 above high 2",
