@@ -47,3 +47,23 @@ def test_trajectories_are_numbered_and_independent_of_sharding(tersoff):
     volume = both[0].get_masses().sum() / 0.602214 / 2.0  # Å^3 of 2 g/cm^3
     assert both[0].get_volume() == pytest.approx(volume, rel=1e-3)
     assert all(a.calc is None and min_distance(a) > 0.5 for a in both)
+
+
+def test_lammps_pair_styles_run_inside_lammps_and_real_trajectories_are_their_own():
+    from synthpt.calculators import md_driver
+
+    driver = md_driver("ltersoff", {"type": "lammps", "potential": "tersoff"}, ["C"])
+    assert isinstance(driver, tuple) and driver[0] == "tersoff"  # LAMMPS's own integrator
+    synthetic = run_trajectories(range(0, 2), SETTINGS, "C", 5, driver)
+    again = run_trajectories(range(1, 2), SETTINGS, "C", 5, driver)
+    assert [a.info["index"] for a in synthetic] == list(range(6))
+    for a, b in zip(synthetic[3:], again, strict=True):  # seeded per trajectory
+        assert np.array_equal(a.positions, b.positions)
+    assert not np.allclose(synthetic[0].positions, synthetic[1].positions)
+    assert all(min_distance(a) > 0.9 for a in synthetic)
+    real = run_trajectories(range(0, 5), SETTINGS, "C", 5, driver, stream="real")
+    # one snapshot per real trajectory, the grid in turn, none a synthetic structure
+    assert [a.info["index"] for a in real] == list(range(5))
+    assert [a.info["density"] for a in real] == [2.0, 2.0, 3.0, 3.0, 2.0]
+    assert all(a.info["stream"] == "real" and a.info["time_ps"] == 0.03 for a in real)
+    assert not any(np.allclose(r.positions, s.positions) for r in real for s in synthetic)

@@ -195,3 +195,47 @@ def test_a_run_that_improves_to_the_end_is_stopped_by_the_cap():
     passes(stopping, [5.0, 4.0, 3.0])
     record = stopping.record(steps_per_epoch=4)
     assert record["stopped_by"] == "cap" and record["best_epoch"] == 2 and record["steps"] == 12
+
+
+def test_mace_really_stops_by_the_rule_and_records_its_cost(tmp_path, cells):
+    """mace_run_train itself, under a rule that no pass can satisfy after the first: it stops
+    after `patience` passes, far below its cap, and publishes the best model and the record."""
+    from types import SimpleNamespace
+
+    from conftest import labelled
+    from synthpt.io import write_structures
+    from synthpt.training import run_mace
+
+    structures = labelled(cells, "ref")
+    write_structures(tmp_path / "train.extxyz", structures[:2])
+    write_structures(tmp_path / "valid.extxyz", structures[2:])
+    schedule = dict(FINETUNE, lr=0.01, max_steps=200, eval_steps=1, batch_size=1, min_delta=0.9)
+    plan = training_plan("scratch", {"reference": "ref", "schedule": schedule | {"patience": 2}}, 2)
+    work = tmp_path / "work"
+    arguments = mace_arguments(
+        work_dir=work,
+        train_file=tmp_path / "train.extxyz",
+        valid_file=tmp_path / "valid.extxyz",
+        energy_key="ref_energy",
+        forces_key="ref_forces",
+        e0s="{6: -7.0}",
+        architecture=ARCH | {"num_channels": 4, "radial_mlp": [8]},
+        schedule=plan.schedule,
+        epochs=plan.epochs,
+        seed=1,
+        dtype="float32",
+        device="cpu",
+    )
+    prepare_work_dir(work, arguments)
+    outputs = SimpleNamespace(**{k: tmp_path / f"{k}.out" for k in ("model", "compiled", "record")})
+    record = run_mace(
+        arguments, work, outputs, 1, tmp_path / "log", False,
+        EarlyStopping(plan.patience, plan.min_delta), plan.steps_per_epoch,
+    )  # fmt: skip
+    assert plan.epochs == 100 and record["stopped_by"] == "rule"
+    assert record["epochs"] <= 3 and record["steps"] == 2 * record["epochs"]  # 1 + patience passes
+    assert json.loads(outputs.record.read_text()) == record and record["wall_s"] > 0
+    assert len(record["validation"]) == 1 + record["epochs"]  # the initial pass, then one per epoch
+    log = (tmp_path / "log").read_text()
+    assert "stopping rule: 2 validation passes without improvement" in log
+    assert "Epoch 3:" not in log and outputs.model.stat().st_size > 0

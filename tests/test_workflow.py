@@ -25,7 +25,7 @@ def test_learning_curves_hold_every_model_with_sane_errors(campaign):
     table = pd.read_csv(results / "learning_curves.csv")
     assert list(table.columns) == COLUMNS
     expected = {("scratch", "none", n, 1) for n in (4, 8)} | {
-        ("finetune", "snap", n, 1) for n in (4, 8)
+        (mode, "snap", n, seed) for n in (4, 8) for mode, seed in (("finetune", 1), ("pretrained", 0))
     }
     assert (
         set(zip(table["mode"], table["teacher"], table["n_real"], table["seed"], strict=True))
@@ -40,9 +40,11 @@ def test_learning_curves_hold_every_model_with_sane_errors(campaign):
     assert (table["e_rmse"] < 5000).all()
     assert (table["f_rmse"] < 10).all()
     summary = pd.read_csv(results / "summary.csv")
-    assert set(summary["mode"]) == {"scratch", "finetune"}
+    assert set(summary["mode"]) == {"scratch", "finetune", "pretrained"}
     gain = pd.read_csv(results / "pretraining_gain.csv")
-    assert gain["n_real"].tolist() == [4, 8]
+    assert sorted(zip(gain["mode"], gain["n_real"], strict=True)) == [
+        ("finetune", 4), ("finetune", 8), ("pretrained", 4), ("pretrained", 8)
+    ]  # fmt: skip
 
 
 def test_metrics_agree_with_the_saved_predictions(campaign):
@@ -68,10 +70,13 @@ def test_data_flows_through_explicit_keys_and_nested_subsets(campaign):
     assert min(min_distance(a) for a in synthetic) >= 1.1
     pool = read_structures(results / "real" / "pool.extxyz")
     test = read_structures(results / "real" / "test.extxyz")
+    valid = read_structures(results / "real" / "valid.extxyz")
     ids = lambda s: [a.info["index"] for a in s]  # noqa: E731
-    assert len(pool) == 8 and not set(ids(pool)) & set(ids(test))
+    assert len(pool) == 10 and not set(ids(pool)) & set(ids(test))
+    assert len(valid) == 2 and set(ids(valid)) < set(ids(pool))
     n4, n8 = (read_structures(results / "real" / "subsets" / f"n{n}.extxyz") for n in (4, 8))
-    assert ids(n8)[:4] == ids(n4) and sorted(ids(n8)) == sorted(ids(pool))
+    # nested, and never a validation structure: every model selects on the same two
+    assert ids(n8)[:4] == ids(n4) and sorted(ids(n8) + ids(valid)) == sorted(ids(pool))
 
 
 def test_energy_zeros_follow_each_models_own_labels(campaign):
@@ -87,29 +92,49 @@ def test_energy_zeros_follow_each_models_own_labels(campaign):
     assert finetuned == pytest.approx(scratch, abs=1.0)  # refitted, not copied from the teacher
 
 
-@pytest.mark.parametrize("n", [4, 8])
-def test_every_subset_size_gets_the_same_step_budget(campaign, n):
-    import torch
-
+@pytest.mark.parametrize("mode", ["scratch", "finetune/snap"])
+def test_every_model_trains_under_the_rule_and_reports_its_cost(campaign, mode):
     _, _, results = campaign
-    log = (results / "logs" / "train_scratch" / f"n{n}" / "seed1.log").read_text()
-    epochs = 1 + max(int(e) for e in re.findall(r"INFO: Epoch (\d+):", log))
-    checkpoint = next((results / "models" / "scratch" / f"n{n}" / "seed1" / "work").glob("**/*.pt"))
-    done = 1 + int(re.search(r"epoch-(\d+)", checkpoint.name)[1])
-    optimizer = torch.load(checkpoint, weights_only=False)["optimizer"]["state"]
-    steps_per_epoch = int(next(iter(optimizer.values()))["step"]) // done
     budget = TINY_CONFIG["finetune"]
-    n_train = n - max(1, int(budget["valid_fraction"] * n))
-    assert steps_per_epoch == n_train // budget["batch_size"]  # mace drops partial batches
-    assert (epochs - 1) * steps_per_epoch < budget["steps"] <= epochs * steps_per_epoch
+    table = pd.read_csv(results / "learning_curves.csv").set_index(["mode", "n_real"])
+    for n in (4, 8):
+        folder = results / "models" / mode / f"n{n}" / "seed1"
+        record = json.loads((folder / "training.json").read_text())
+        log_name = "train_scratch" if mode == "scratch" else mode
+        log = (results / "logs" / log_name / f"n{n}" / "seed1.log").read_text()
+        epochs = 1 + max(int(e) for e in re.findall(r"INFO: Epoch (\d+):", log))
+        per_epoch = n // budget["batch_size"]
+        assert record["epochs"] == epochs and record["steps"] == epochs * per_epoch
+        cap = math.ceil(budget["max_steps"] / per_epoch) * per_epoch
+        assert record["steps"] <= cap and 0 < record["best_step"] <= record["steps"]
+        assert (record["stopped_by"] == "rule") == ("stopping rule:" in log)
+        row = table.loc[(mode.split("/")[0], n)]
+        assert (row["steps"], row["stopped_by"]) == (record["steps"], record["stopped_by"])
+        assert row["train_s"] == pytest.approx(record["wall_s"], rel=1e-5)
+    zero_shot = table.loc[("pretrained", 4)]
+    assert (zero_shot["steps"], zero_shot["stopped_by"]) == (0, "none")
+
+
+def test_pre_trained_model_is_scored_against_its_teacher(campaign):
+    _, _, results = campaign
+    pretraining = pd.read_csv(results / "pretraining.csv").iloc[0]
+    assert (pretraining["pretrained"], pretraining["teacher"]) == ("snap", "snap")
+    valid = read_structures(results / "synthetic" / "snap" / "valid.extxyz")
+    assert pretraining["n_test"] == len(valid) and 0 < pretraining["f_rmse"] < 10
+    agreement = pd.read_csv(results / "teacher_agreement.csv").iloc[0]
+    assert (agreement["teacher"], agreement["reference"]) == ("snap", "gfn1")
+    assert agreement["n_structures"] == len(read_structures(results / "real" / "test.extxyz"))
+    assert -1 <= agreement["forces_r"] <= 1 and agreement["forces_rmse"] > 0
 
 
 def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):
     _, _, results = campaign
     logs = list((results / "logs").rglob("*.log"))
     benchmarks = list((results / "benchmarks").rglob("*.tsv"))
-    assert len(logs) == len(benchmarks) == 23  # every job but `all` (one SNAP labelling batch)
-    for plot in ("learning_curves.png", "parity.png"):
+    # every job but `all`: 23 as before, the validation set, the teacher on the test set and its
+    # agreement, 2 zero-shot scores and the pre-trained model against its teacher
+    assert len(logs) == len(benchmarks) == 29
+    for plot in ("learning_curves.png", "parity.png", "cost.png"):
         assert (results / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
 
@@ -128,8 +153,8 @@ def test_default_campaign_dag_builds(root, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
-    # 4 + 6 structure shards, 1 SNAP batch + 6 xTB labelling, 1 + 16 training, 16 scores...
-    assert totals and int(totals[-1]) == 60
+    # 6 + 8 MD shards, 1 SNAP batch + 8 xTB labelling, 1 + 24 training, 24 + 4 + 1 scores...
+    assert totals and int(totals[-1]) == 90
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):
@@ -137,7 +162,8 @@ def test_bad_config_stops_before_any_job(root, tmp_path):
     bad.write_text(TINY.read_text().replace("sizes: [4, 8]", "sizes: [4, 80]"))
     run = snakemake(root, tmp_path, "--dry-run", configfile=bad)
     assert run.returncode != 0
-    assert "subsets.sizes: 80 exceeds the pool of real.n_pool = 8" in run.stdout + run.stderr
+    message = "the largest size 80 plus the validation set (n_valid 2) exceeds the pool"
+    assert message in run.stdout + run.stderr
 
 
 def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path, cells):
@@ -168,8 +194,14 @@ def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path, cells):
     # for Tersoff (~2 minutes of estimated work a job; 220 trajectories).
     labelling = 220 + math.ceil(220 / 7) + math.ceil(220 / 15)
     assert re.search(rf"^label_synthetic\s+{labelling}$", run.stdout, flags=re.MULTILINE)
-    # generation, labelling, gathering, pre-training, subsets, training, scoring, 5 single jobs
-    expected = shards + labelling + teachers + pretrained + sizes + 2 * models + 5
+    # generation, labelling, gathering, pre-training, subsets and validation set, training,
+    # scoring (trained, zero-shot per size, each pre-trained model against its teacher), the
+    # teachers on the test set, 6 single jobs
+    zero_shot = sizes * pretrained
+    expected = (
+        shards + labelling + teachers + pretrained + sizes + 1 + 2 * models + zero_shot
+        + pretrained + teachers + 6
+    )  # fmt: skip
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
     assert int(totals[-1]) == expected
     print(f"\npaper.yaml: {expected} jobs, dry run in {seconds:.1f} s")

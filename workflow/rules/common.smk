@@ -150,6 +150,12 @@ def shard_minutes(stream, calls_per_structure, calculator, shards=1):
     return 5 + math.ceil(2 * seconds / 60)
 
 
+def test_label_minutes(teacher):
+    """Wall-time request of a teacher labelling the test set (user files: ~1000 taken)."""
+    n_test = config["real"].get("n_test", 1000)
+    return 5 + math.ceil(2 * n_test * seconds_per_call(teacher) / 60)
+
+
 # Estimated teacher work per synthetic labelling job: a job's start-up (1-2 s) stays a few %.
 LABEL_JOB_SECONDS = 120
 

@@ -193,5 +193,4 @@ use rule label_synthetic as label_test_teacher with:
         None
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=lambda wildcards, attempt: shard_minutes("real", 1, wildcards.teacher)
-        * attempt,
+        runtime=lambda wildcards, attempt: test_label_minutes(wildcards.teacher) * attempt,
