@@ -198,33 +198,36 @@ def training_throughput(structures, architecture, batch_size, dtype, threads, ep
 
     from synthpt.e0s import e0s_argument
     from synthpt.training import (
+        NEVER,
+        EarlyStopping,
         mace_arguments,
-        n_training,
         prepare_work_dir,
         run_mace,
         steps_per_epoch,
     )
 
-    valid_fraction = 0.1
-
+    n_valid = max(1, len(structures) // 10)
     with tempfile.TemporaryDirectory() as tmp:
-        subset = Path(tmp) / "train.extxyz"
-        ase.io.write(subset, structures, format="extxyz")
+        train, valid = Path(tmp) / "train.extxyz", Path(tmp) / "valid.extxyz"
+        ase.io.write(train, structures[n_valid:], format="extxyz")
+        ase.io.write(valid, structures[:n_valid], format="extxyz")
         work, log = Path(tmp) / "work", Path(tmp) / "log"
-        schedule = dict(DEFAULT["pretrain"], batch_size=batch_size, valid_fraction=valid_fraction)
+        schedule = dict(DEFAULT["pretrain"], batch_size=batch_size)
         args = mace_arguments(
-            work_dir=work, train_file=subset, energy_key="snap_energy",
+            work_dir=work, train_file=train, valid_file=valid, energy_key="snap_energy",
             forces_key="snap_forces", e0s=e0s_argument({6: -8.0}), architecture=architecture,
             schedule=schedule, epochs=epochs, seed=1, dtype=dtype, device="cpu",
         )  # fmt: skip
         prepare_work_dir(work, args)
-        outputs = SimpleNamespace(model=work / "out.model", compiled=work / "out_compiled.model")
-        run_mace(args, work, outputs, threads, log, False)
+        outputs = SimpleNamespace(
+            model=work / "out.model", compiled=work / "out_compiled.model", record=work / "r.json"
+        )
+        per_epoch = steps_per_epoch(len(structures) - n_valid, batch_size)
+        run_mace(args, work, outputs, threads, log, False, EarlyStopping(NEVER, 0.0), per_epoch)
         text = log.read_text().split("running: ")[-1]
     stamps = re.findall(r"^(\S+ \S+) INFO: Epoch (\d+):", text, flags=re.MULTILINE)
     first, last = (datetime.fromisoformat(s) for s, _ in (stamps[0], stamps[-1]))
-    n_train = n_training(len(structures), valid_fraction)
-    atoms_per_epoch = steps_per_epoch(n_train, batch_size) * batch_size * len(structures[0])
+    atoms_per_epoch = per_epoch * batch_size * len(structures[0])
     return atoms_per_epoch * (len(stamps) - 1) / (last - first).total_seconds()
 
 
@@ -283,6 +286,16 @@ def bench_campaign(results=ROOT / "results/default"):
             parse = lambda s: datetime.strptime(s, "%a %b %d %H:%M:%S %Y")  # noqa: E731
             wall = (parse(stamps[-1]) - parse(stamps[0])).total_seconds()
             break
+    stages = {}
+    for f, r in zip(files, rows, strict=True):
+        stage = Path(f).relative_to(results / "benchmarks").parts[0].removesuffix(".tsv")
+        count, seconds = stages.get(stage, (0, 0.0))
+        stages[stage] = (count + 1, seconds + float(r[0]))
+    table(
+        f"Campaign {results.name}: job time by stage",
+        ["stage", "jobs", "job wall (s)"],
+        sorted(((k, c, t) for k, (c, t) in stages.items()), key=lambda row: -row[2]),
+    )
     cores = 2
     idle = wall * cores - job_seconds if wall else float("nan")
     table(
@@ -294,7 +307,49 @@ def bench_campaign(results=ROOT / "results/default"):
     )  # fmt: skip
 
 
+def bench_learning(results=ROOT / "results/default"):
+    """The learning-curve bars of the default campaign, from its tables."""
+    import pandas as pd
+
+    if not (results / "learning_curves.csv").exists():
+        print("\n(learning: run the default campaign first)")
+        return
+    table_ = pd.read_csv(results / "learning_curves.csv")
+    summary = pd.read_csv(results / "summary.csv")
+    rows = []
+    for (mode, teacher), group in summary.groupby(["mode", "teacher"]):
+        for _, row in group.sort_values("n_real").iterrows():
+            energy = f"{row['e_rmse_mean']:.1f} ± {row['e_rmse_std']:.1f}"
+            forces = f"{row['f_rmse_mean']:.3f} ± {row['f_rmse_std']:.3f}"
+            rows.append((mode, teacher, row["n_real"], energy, forces, row["steps_mean"],
+                         row["train_s_mean"], row["stopped_by_cap"]))  # fmt: skip
+    table(
+        "Learning curves (mean ± std over seeds; steps and wall time per model)",
+        ["mode", "teacher", "n", "energy meV/atom", "forces eV/Å", "steps", "train s", "at cap"],
+        rows,
+    )
+    scratch = summary[summary["mode"] == "scratch"].sort_values("n_real")
+    falls = {
+        m: bool((scratch[f"{m}_mean"].diff().dropna() < 0).all()) for m in ("e_rmse", "f_rmse")
+    }
+    drop = 1 - scratch["f_rmse_mean"].iloc[-1] / scratch["f_rmse_mean"].iloc[0]
+    print(f"\nscratch falls at every n: energy {falls['e_rmse']}, forces {falls['f_rmse']};"
+          f" force RMSE largest n vs smallest: -{drop:.0%}")  # fmt: skip
+    gain = pd.read_csv(results / "pretraining_gain.csv")
+    smallest = gain[gain["n_real"] == gain["n_real"].min()]
+    for _, row in smallest.iterrows():
+        print(f"n = {row['n_real']}, {row['mode']} from {row['teacher']}: energy ratio"
+              f" {row['e_rmse_ratio']:.2f} (gap {row['e_rmse_gap_over_std']:.1f} seed std),"
+              f" forces {row['f_rmse_ratio']:.2f}"
+              f" (gap {row['f_rmse_gap_over_std']:.1f})")  # fmt: skip
+    trained = table_[table_["mode"] != "pretrained"]
+    print(
+        f"models stopped by the cap: {int((trained['stopped_by'] == 'cap').sum())}"
+        f" of {len(trained)}"
+    )
+
+
 if __name__ == "__main__":
-    chosen = sys.argv[1:] or ["labelling", "orchestration", "training", "campaign"]
+    chosen = sys.argv[1:] or ["labelling", "orchestration", "training", "campaign", "learning"]
     for name in chosen:
         globals()[f"bench_{name}"]()

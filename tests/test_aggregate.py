@@ -5,9 +5,9 @@ import pytest
 
 from synthpt.aggregate import (
     COLUMNS,
+    agreement,
     collect,
     data_efficiency,
-    agreement,
     plot_cost,
     plot_learning_curves,
     pretraining_gain,

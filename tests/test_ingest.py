@@ -155,5 +155,8 @@ def test_test_structure_in_the_pool_is_refused(tmp_path, cells, files):
 
 
 def test_subset_larger_than_the_pool_is_refused(files):
-    with pytest.raises(InputError, match=r"subsets: the largest size plus the validation set \(5\) exceeds the pool of 2"):
+    with pytest.raises(
+        InputError,
+        match=r"subsets: the largest size plus the validation set \(5\) exceeds the pool of 2",
+    ):
         ingest(section(*files), "dft", ["C"], 5)

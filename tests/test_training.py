@@ -123,7 +123,10 @@ def test_scratch_and_fine_tuning_share_the_rule_and_differ_in_start_and_rate():
     large = training_plan("scratch", SETTINGS, 80)  # 16 steps an epoch
     assert (large.epochs, large.steps_per_epoch, large.schedule["eval_interval"]) == (63, 16, 1)
     given = training_plan("scratch", SETTINGS | {"e0s": {"C": -57.0}}, 10)
-    assert given.e0s == "given" and training_plan("finetune", SETTINGS | {"e0s": {}}, 10).e0s == "refit"
+    assert (
+        given.e0s == "given"
+        and training_plan("finetune", SETTINGS | {"e0s": {}}, 10).e0s == "refit"
+    )
 
 
 def test_pre_training_learns_its_teacher_under_its_own_cap():

@@ -25,7 +25,9 @@ def test_learning_curves_hold_every_model_with_sane_errors(campaign):
     table = pd.read_csv(results / "learning_curves.csv")
     assert list(table.columns) == COLUMNS
     expected = {("scratch", "none", n, 1) for n in (4, 8)} | {
-        (mode, "snap", n, seed) for n in (4, 8) for mode, seed in (("finetune", 1), ("pretrained", 0))
+        (mode, "snap", n, seed)
+        for n in (4, 8)
+        for mode, seed in (("finetune", 1), ("pretrained", 0))
     }
     assert (
         set(zip(table["mode"], table["teacher"], table["n_real"], table["seed"], strict=True))

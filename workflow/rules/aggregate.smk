@@ -27,7 +27,9 @@ rule aggregate:
 
 rule agreement:
     input:
-        expand(f"{RESULTS}/real/teachers/{{teacher}}.extxyz", teacher=config["teachers"]),
+        expand(
+            f"{RESULTS}/real/teachers/{{teacher}}.extxyz", teacher=config["teachers"]
+        ),
     output:
         f"{RESULTS}/teacher_agreement.csv",
     log:

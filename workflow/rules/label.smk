@@ -86,7 +86,8 @@ if REAL_FROM_FILES:
             real=config["real"],
             reference=config["reference"],
             elements=config["elements"],
-            largest_subset=max(config["subsets"]["sizes"]) + config["subsets"]["n_valid"],
+            largest_subset=max(config["subsets"]["sizes"])
+            + config["subsets"]["n_valid"],
         script:
             "../scripts/ingest_real.py"
 
@@ -193,4 +194,5 @@ use rule label_synthetic as label_test_teacher with:
         None
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=lambda wildcards, attempt: test_label_minutes(wildcards.teacher) * attempt,
+        runtime=lambda wildcards, attempt: test_label_minutes(wildcards.teacher)
+        * attempt,

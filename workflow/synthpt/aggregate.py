@@ -149,7 +149,9 @@ def plot_cost(table: pd.DataFrame, path) -> None:
     for ax, (metric, title) in zip(axes, METRICS.items(), strict=True):
         for (teacher, mode), group in trained.groupby(["teacher", "mode"]):
             ax.scatter(
-                group["train_s"], group[metric], label=model_label(teacher, mode),
+                group["train_s"],
+                group[metric],
+                label=model_label(teacher, mode),
                 marker=_marker(mode)["marker"],
             )
             for _, row in group.iterrows():

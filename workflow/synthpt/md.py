@@ -69,7 +69,8 @@ class LammpsDynamics:
             raise ValueError("LAMMPS MD here takes orthorhombic cells")
         self.lmp = start_lammps()
         self.seeds = iter(  # LAMMPS takes seeds up to 9e8
-            rng.integers(1, 900_000_000, size=1000).tolist())
+            rng.integers(1, 900_000_000, size=1000).tolist()
+        )
         self.n_atoms = len(atoms)
         self.damp_ps = 1e-3 / settings["friction"]  # LAMMPS's damping time (ps) = 1 / friction
         lx, ly, lz = (float(length) for length in np.diag(atoms.cell.array))
@@ -82,10 +83,7 @@ class LammpsDynamics:
             "atom_modify map array sort 0 0",
             f"region box block 0 {lx!r} 0 {ly!r} 0 {lz!r}",
             f"create_box {len(symbols)} box",
-            *(
-                f"mass {k + 1} {atomic_masses[atomic_numbers[s]]}"
-                for k, s in enumerate(symbols)
-            ),
+            *(f"mass {k + 1} {atomic_masses[atomic_numbers[s]]}" for k, s in enumerate(symbols)),
             f"pair_style {pair[0]}",
             f"pair_coeff {pair[1]}",
             f"timestep {settings['timestep_fs'] / 1000!r}",
@@ -96,17 +94,15 @@ class LammpsDynamics:
         self.lmp.create_atoms(
             self.n_atoms, list(range(1, self.n_atoms + 1)), types, atoms.positions.ravel().tolist()
         )
-        self.lmp.command(
-            f"velocity all create {float(temperature)!r} {next(self.seeds)} dist gaussian mom yes rot no"
-        )
+        seed = next(self.seeds)
+        self.lmp.command(f"velocity all create {float(temperature)!r} {seed} dist gaussian mom yes")
         self.lmp.command("fix integrate all nve")
 
     def run(self, n_steps: int, start: float, stop: float) -> None:
         if n_steps == 0:
             return
-        self.lmp.command(
-            f"fix thermostat all langevin {float(start)!r} {float(stop)!r} {self.damp_ps!r} {next(self.seeds)}"
-        )
+        start, stop, seed = float(start), float(stop), next(self.seeds)
+        self.lmp.command(f"fix thermostat all langevin {start!r} {stop!r} {self.damp_ps!r} {seed}")
         self.lmp.command(f"run {n_steps}")
         self.lmp.command("unfix thermostat")
 
@@ -150,7 +146,9 @@ def melt_quench_anneal(
         snapshots = []
         for k in range(per_trajectory - n_snapshots, per_trajectory):
             dynamics.run(interval, temperature, temperature)
-            snapshot = Atoms(atoms.symbols, positions=dynamics.positions(), cell=atoms.cell, pbc=True)
+            snapshot = Atoms(
+                atoms.symbols, positions=dynamics.positions(), cell=atoms.cell, pbc=True
+            )
             snapshot.wrap()
             snapshot.info.update(
                 {

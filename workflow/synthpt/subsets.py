@@ -35,7 +35,7 @@ def split_pool_test(structures: list[Atoms], n_pool: int, n_test: int, seed: int
 
 
 def validation_split(pool: list[Atoms], n_valid: int, seed: int):
-    """(the validation set of ``n_valid`` structures, the rest of the pool the subsets come from)."""
+    """(the validation set of ``n_valid`` structures, the rest: the pool of the subsets)."""
     if n_valid >= len(pool):
         raise ValueError(f"a validation set of {n_valid} leaves nothing of a pool of {len(pool)}")
     return split(pool, n_valid, seed, VALID_STREAM)
