@@ -1,13 +1,22 @@
 """Benchmarks: where a campaign's time goes. Prints tables; not part of the tests.
 
-    .venv/bin/python bench/run.py [labelling] [orchestration] [training] [campaign]
+    .venv/bin/python bench/run.py [labelling] [orchestration] [training] [campaign] [learning]
+                                  [md] [tuning]
 
 labelling      structures/s per core of each offline teacher: the calculator in a plain loop
                against the workflow's labelling job (Snakemake's own benchmark of the job)
 orchestration  dry-run DAG build time and job count of paper-scale configs (100-5000 shards)
 training       MACE training throughput (atoms/s): the default model in float32/64 on 1/2 threads,
                the paper model in float32 on 1/2 threads
-campaign       wall, CPU and peak memory of results/default from its benchmark files and log
+campaign       wall, CPU and peak memory of results/default from its benchmark files and log,
+               job time by stage
+learning       the learning-curve bars of results/default: scratch falling, fine-tuned/scratch
+               at the smallest n against the seed spread, models stopped by the cap
+md             the MD driver trade-off: teacher-driven (as in the paper) against Tersoff-driven
+               trajectories, cost per step and teacher-reference agreement on their snapshots
+tuning         the learning-rate grid behind the default: scratch and fine-tuning each trained
+               at every rate on the smallest and largest subsets of results/default, with the
+               campaign's own stopping rule; validation loss (what chooses) and test errors
 """
 
 from __future__ import annotations
@@ -56,7 +65,10 @@ def label_batches(teacher, spec, shard_size, n_shards, cores, batches=1):
     config = copy.deepcopy(DEFAULT)
     config.update(campaign="bench", teachers=[teacher])
     config["calculators"] = {teacher: spec, "gfn1": DEFAULT["calculators"]["gfn1"]}
-    config["structures"].update(relax_with=teacher, relax_steps=0)
+    config["structures"] = {  # random cells: the labelling rate does not depend on the source
+        "source": "random", "n_atoms": 64, "density_range": [1.5, 3.5], "min_distance": 1.1,
+        "relax_with": teacher, "relax_steps": 0, "max_force": 100.0,
+    }  # fmt: skip
     config["synthetic"].update(n_structures=shard_size * n_shards, n_shards=n_shards)
     with tempfile.TemporaryDirectory() as tmp:
         configfile = Path(tmp) / "config.yaml"
@@ -307,6 +319,88 @@ def bench_campaign(results=ROOT / "results/default"):
     )  # fmt: skip
 
 
+def bench_tuning(results=ROOT / "results/default", rates=(0.001, 0.003, 0.01), seed=1):
+    """The same tuning effort for both modes: every rate of the grid, each mode, on the
+    campaign's own subsets, validation set and pre-trained model; the choice is the lowest
+    validation loss (the test set only reported)."""
+    import json
+    import shutil
+
+    teacher = DEFAULT["teachers"][0]
+    if not (results / "models" / "pretrain" / teacher / "mace.model").exists():
+        print("\n(tuning: run the default campaign first)")
+        return
+    sizes = DEFAULT["subsets"]["sizes"]
+    rows = []
+    for n in (min(sizes), max(sizes)):
+        for mode in ("scratch", "finetune"):
+            for lr in rates:
+                config = copy.deepcopy(DEFAULT)
+                config["finetune"]["lr"] = lr
+                config["campaign"] = "tuning"
+                with tempfile.TemporaryDirectory() as tmp:
+                    tuning = Path(tmp) / "results" / "tuning"
+                    for part in ("structures", "synthetic", "real", "models/pretrain"):
+                        shutil.copytree(results / part, tuning / part)  # mtimes kept
+                    configfile = Path(tmp) / "config.yaml"
+                    configfile.write_text(yaml.safe_dump(config))
+                    model = "scratch" if mode == "scratch" else f"finetune/{teacher}"
+                    target = f"results/tuning/metrics/{model}/n{n}/seed{seed}/metrics.json"
+                    snakemake(tmp, configfile, "--cores", "1", target)
+                    scores = json.loads((Path(tmp) / target).read_text())
+                    folder = Path(tmp) / f"results/tuning/models/{model}/n{n}/seed{seed}"
+                    record = json.loads((folder / "training.json").read_text())
+                rows.append((n, mode, lr, record["best_valid_loss"], scores["e_rmse"],
+                             scores["f_rmse"], record["steps"], record["wall_s"]))  # fmt: skip
+                print(f"tuning: {rows[-1]}", flush=True)
+    table(
+        f"Learning-rate grid (seed {seed}; the campaign's stopping rule; choose on validation)",
+        ["n", "mode", "lr", "best validation loss", "test energy meV/atom", "test forces eV/Å",
+         "steps", "train s"],
+        rows,
+    )  # fmt: skip
+
+
+def bench_md(trajectories=6, snapshots=4):
+    """The MD driver trade-off: the default's trajectories driven by the teacher (SNAP, as in
+    the paper) or by the cheap Tersoff, both inside LAMMPS; cost per step and how well the
+    teacher's labels track the reference's on the snapshots each driver makes."""
+    from synthpt.aggregate import agreement
+    from synthpt.calculators import make_calculator, md_driver
+    from synthpt.labelling import label
+    from synthpt.md import run_trajectories
+
+    settings = dict(DEFAULT["structures"])
+    teacher, reference = DEFAULT["teachers"][0], DEFAULT["reference"]
+    calculators = DEFAULT["calculators"]
+    steps = sum(settings[k] for k in ("melt_ps", "quench_ps", "anneal_ps")) * 1000
+    grid = len(settings["densities"]) * len(settings["temperatures"])
+    chosen = range(0, grid, grid // trajectories)[:trajectories]  # across the density grid
+    rows = []
+    for driver in (settings["driver"], teacher):
+        start = time.perf_counter()
+        structures = []
+        for k in chosen:
+            snaps = run_trajectories(range(k, k + 1), settings, "C", DEFAULT["seed"],
+                                     md_driver(driver, calculators[driver], ["C"]))  # fmt: skip
+            structures += snaps[-snapshots:]
+        ms_per_step = 1000 * (time.perf_counter() - start) / (len(chosen) * steps)
+        for name in (teacher, reference):
+            structures, _ = label(structures, make_calculator(name, calculators[name], ["C"]),
+                                  name, DEFAULT["structures"]["max_force"])  # fmt: skip
+        row = agreement(structures, teacher, reference)
+        rows.append((driver, ms_per_step, len(structures), row["energy_r"],
+                     row["energy_rmse_centred"], row["energy_spread"], row["forces_r"],
+                     row["forces_rmse"], row["forces_rms"]))  # fmt: skip
+        print(f"md: {rows[-1]}", flush=True)
+    table(
+        f"MD driver trade-off ({teacher} vs {reference} on the snapshots each driver makes)",
+        ["driver", "ms per step", "snapshots", "energy r", "energy RMSE meV/atom (centred)",
+         "reference spread", "forces r", "forces RMSE eV/Å", "reference rms"],
+        rows,
+    )  # fmt: skip
+
+
 def bench_learning(results=ROOT / "results/default"):
     """The learning-curve bars of the default campaign, from its tables."""
     import pandas as pd
@@ -350,6 +444,8 @@ def bench_learning(results=ROOT / "results/default"):
 
 
 if __name__ == "__main__":
-    chosen = sys.argv[1:] or ["labelling", "orchestration", "training", "campaign", "learning"]
+    chosen = sys.argv[1:] or [
+        "labelling", "orchestration", "training", "campaign", "learning", "md", "tuning"
+    ]  # fmt: skip
     for name in chosen:
         globals()[f"bench_{name}"]()
