@@ -142,3 +142,21 @@ def test_provenance_records_config_versions_and_checksums(user):
     assert resolved["real"] == given | {"energy_key": "energy", "forces_key": "forces",
         "stress_key": None, "energy_unit": "eV", "length_unit": "Angstrom"}  # fmt: skip
     assert resolved["teachers"] == ["snap", "tersoff"]
+
+
+def test_an_ingest_error_reaches_the_console_with_file_and_problem(root, tmp_path):
+    (tmp_path / "data").mkdir()
+    write_dft_files(tmp_path / "data")
+    pool = read_structures(tmp_path / "data" / "train.extxyz")
+    pool[3].calc.results["energy"] = float("nan")
+    write(tmp_path / "data" / "train.extxyz", pool)
+    config = yaml.safe_load(TINY.read_text())
+    config["reference"] = "dft"
+    config["real"] = {"pool": "data/train.extxyz", "test": "data/test.extxyz"}
+    configfile = tmp_path / "bad.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    result = snakemake(root, tmp_path, "--cores", "1", "results/tiny/real/ingest.json",
+                       configfile=configfile)  # fmt: skip
+    assert result.returncode != 0
+    message = "synthpt: InputError: data/train.extxyz: structure 3: energy 'energy' is not finite"
+    assert message in result.stderr, result.stderr[-2000:]
