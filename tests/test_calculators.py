@@ -175,3 +175,21 @@ def test_optional_teachers_say_which_package_is_missing(spec, package, tmp_path)
 def test_user_potential_files_must_exist(kind, key):
     with pytest.raises(CalculatorConfigError, match=f"{key} file 'nope' not found"):
         make_calculator("teacher", {"type": kind, key: "nope"}, ["C"])
+
+
+def test_a_user_pair_coeff_is_passed_as_written():
+    from synthpt.calculators import lammps_pair
+
+    spec = {"type": "lammps", "pair_style": "table linear 100", "pair_coeff": "* * {odd}.table C"}
+    assert lammps_pair("mine", spec) == ("table linear 100", "* * {odd}.table C")
+    style, coeff = lammps_pair("snap", {"type": "lammps", "potential": "carbon_snap"})
+    assert style == "snap" and "{" not in coeff and coeff.endswith(".snapparam C")
+
+
+def test_a_calculator_that_rejects_most_structures_fails_the_job():
+    from synthpt.labelling import check_rejects
+
+    check_rejects(5, 10, "snap", 0.5)  # half: the job goes on
+    with pytest.raises(RuntimeError, match="'gfn1' rejected 6 of 10 structures"):
+        check_rejects(6, 10, "gfn1", 0.5)
+    check_rejects(0, 0, "gfn1", 0.0)

@@ -39,6 +39,7 @@ def test_default_config_is_valid(root, config):
         (lambda c: c["finetune"].update(lr={"scratch": 0.01}), "is not valid under any"),
         (lambda c: c["real"].update(pool="a.xyz"), "is not valid under any of the given schemas"),
         (lambda c: c["real"].update(e0s="guess"), "is not valid under any of the given schemas"),
+        (lambda c: c.update(campaign=".."), "does not match"),
     ],
 )
 def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, message):
@@ -68,6 +69,14 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
             "low 3 above high 2",
         ),
         (lambda c: c["synthetic"].update(n_shards=5000), "synthetic.n_shards"),
+        (
+            lambda c: c["pretrain"].update(batch_size=2000),
+            r"pretrain.batch_size \(2000\) exceeds the 1026 structures",
+        ),
+        (
+            lambda c: c["pretrain"].update(sizes=[10]),
+            r"pretrain.batch_size \(20\) exceeds the 10 structures",
+        ),
         (lambda c: c["real"].update(e0s={"Si": -1.0}), r"real.e0s: given for \['Si'\]"),
         (
             lambda c: c.update(real={"pool": "nope.xyz", "test": "t.xyz"}, reference="dft"),

@@ -44,7 +44,7 @@ def test_user_files_are_relabelled_under_explicit_keys(files):
     pool, test, report = ingest(section(*files, stress_key="stress"), "dft", ["C"], 2)
     energy_key, forces_key = label_keys("dft")
     assert len(pool) == 2 and len(test) == 1
-    assert report["pool"]["kept"] == 2 and report["pool_duplicates"] == 0
+    assert report["pool"]["kept"] == 2
     assert [a.info["index"] for a in pool] == [0, 1]
     assert pool[1].info["source"] == "pool.extxyz:1"
     for atoms in pool + test:
@@ -160,3 +160,24 @@ def test_subset_larger_than_the_pool_is_refused(files):
         match=r"subsets: the largest size plus the validation set \(5\) exceeds the pool of 2",
     ):
         ingest(section(*files), "dft", ["C"], 5)
+
+
+def test_a_structure_twice_in_the_pool_is_refused(tmp_path, cells):
+    pool, test = tmp_path / "pool.extxyz", tmp_path / "test.extxyz"
+    shifted = cells[0].copy()
+    shifted.translate(shifted.cell[0])  # one periodic image away: the same structure
+    write(pool, dft_style([cells[0], cells[1], shifted]))
+    write(test, dft_style(cells[2:]))
+    with pytest.raises(InputError, match=r"pool structure pool.extxyz:2 repeats pool.extxyz:0"):
+        ingest(section(pool, test), "dft", ["C"], 1)
+
+
+def test_a_slab_moved_along_its_open_axis_is_another_structure(cells):
+    slab = cells[0].copy()
+    slab.pbc = (True, True, False)
+    moved = slab.copy()
+    moved.positions[0, 2] += 10.0  # out of the slab: not a periodic image along z
+    assert fingerprint(slab) != fingerprint(moved)
+    image = slab.copy()
+    image.positions[0] += slab.cell[0]  # along a periodic axis: the same structure
+    assert fingerprint(slab) == fingerprint(image)

@@ -85,3 +85,15 @@ def test_unreadable_files_are_named(tmp_path, content, message):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(InputError, match="file not found"):
         read_structures(tmp_path / "nowhere.extxyz")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_outputs_honour_the_umask(tmp_path, cells, umask, mode):
+    import os
+
+    old = os.umask(umask)
+    try:
+        write_structures(tmp_path / "a.extxyz", cells[:1])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.extxyz").stat().st_mode & 0o777 == mode

@@ -77,9 +77,9 @@ def test_one_size_first_then_the_whole_campaign_then_one_size_again(root, user):
     # One data size as a target: only its models are trained; the rest is listed as missing.
     run(root, user, "results/mine/sweeps/n4/learning_curves.csv")
     so_far = pd.read_csv(results / "sweeps" / "n4" / "learning_curves.csv")
-    assert set(so_far["n_real"]) == {4} and len(so_far) == 3
+    assert set(so_far["n_real"]) == {4} and len(so_far) == 5  # 3 trained, 2 zero-shot
     missing = pd.read_csv(results / "sweeps" / "n4" / "missing.csv")
-    assert set(missing["n_real"]) == {8} and len(missing) == 3
+    assert set(missing["n_real"]) == {8} and len(missing) == 5
     assert not (results / "models" / "scratch" / "n8").exists()
 
     run(root, user)
@@ -88,8 +88,10 @@ def test_one_size_first_then_the_whole_campaign_then_one_size_again(root, user):
         ("scratch", "none"),
         ("finetune", "snap"),
         ("finetune", "tersoff"),
+        ("pretrained", "snap"),
+        ("pretrained", "tersoff"),
     }
-    assert len(table) == 6 and (table["n_test"] == 4).all()
+    assert len(table) == 10 and (table["n_test"] == 4).all()
     assert np.isfinite(table[["e_rmse", "f_rmse"]]).all().all()
 
     # Rerun one size from training on: n8 and the pre-trained models stay untouched.
@@ -103,6 +105,13 @@ def test_one_size_first_then_the_whole_campaign_then_one_size_again(root, user):
         assert path.stat().st_mtime_ns == before[path]
     for path in rerun:
         assert path.stat().st_mtime_ns > before[path]
+    # retrained from epoch 0, not resumed from the finished run's checkpoint
+    for name in ("train_scratch/n4/seed1.log", "finetune/tersoff/n4/seed1.log"):
+        log = (results / "logs" / name).read_text().split("work dir")[-1]
+        assert log.startswith(" ") and "the previous run had finished" in log.splitlines()[0]
+        assert "INFO: Epoch 0:" in log and "resuming:" not in log
+    n8_log = (results / "logs" / "train_scratch/n8/seed1.log").read_text()
+    assert n8_log.count("work dir") == 1  # trained once
     assert pd.read_csv(results / "sweeps" / "n4" / "missing.csv").empty
 
 
@@ -142,3 +151,21 @@ def test_provenance_records_config_versions_and_checksums(user):
     assert resolved["real"] == given | {"energy_key": "energy", "forces_key": "forces",
         "stress_key": None, "energy_unit": "eV", "length_unit": "Angstrom"}  # fmt: skip
     assert resolved["teachers"] == ["snap", "tersoff"]
+
+
+def test_an_ingest_error_reaches_the_console_with_file_and_problem(root, tmp_path):
+    (tmp_path / "data").mkdir()
+    write_dft_files(tmp_path / "data")
+    pool = read_structures(tmp_path / "data" / "train.extxyz")
+    pool[3].calc.results["energy"] = float("nan")
+    write(tmp_path / "data" / "train.extxyz", pool)
+    config = yaml.safe_load(TINY.read_text())
+    config["reference"] = "dft"
+    config["real"] = {"pool": "data/train.extxyz", "test": "data/test.extxyz"}
+    configfile = tmp_path / "bad.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    result = snakemake(root, tmp_path, "--cores", "1", "results/tiny/real/ingest.json",
+                       configfile=configfile)  # fmt: skip
+    assert result.returncode != 0
+    message = "synthpt: InputError: data/train.extxyz: structure 3: energy 'energy' is not finite"
+    assert message in result.stderr, result.stderr[-2000:]

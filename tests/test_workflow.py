@@ -208,3 +208,16 @@ def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path, cells):
     assert int(totals[-1]) == expected
     print(f"\npaper.yaml: {expected} jobs, dry run in {seconds:.1f} s")
     assert seconds < 60
+
+
+def test_report_holds_the_plots_and_tables(campaign):
+    """The README's `snakemake --report` after the README's set-up (pygments is pinned)."""
+    root, workdir, _ = campaign
+    report = workdir / "report.zip"
+    run = snakemake(root, workdir, "--report", str(report))
+    assert run.returncode == 0, run.stderr[-3000:]
+    import zipfile
+
+    names = zipfile.ZipFile(report).namelist()
+    for name in ("learning_curves.png", "parity.png", "cost.png", "learning_curves.csv"):
+        assert any(n.endswith(name) for n in names), (name, names[:20])

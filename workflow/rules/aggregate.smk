@@ -6,11 +6,29 @@ rule aggregate:
             pretrained=pretrained_models(config),
         ),
     output:
-        table=f"{RESULTS}/learning_curves.csv",
-        summary=f"{RESULTS}/summary.csv",
-        gain=f"{RESULTS}/pretraining_gain.csv",
-        efficiency=f"{RESULTS}/data_efficiency.csv",
-        pretraining=f"{RESULTS}/pretraining.csv",
+        table=report(
+            f"{RESULTS}/learning_curves.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
+        summary=report(
+            f"{RESULTS}/summary.csv", caption="../report/tables.rst", category="Tables"
+        ),
+        gain=report(
+            f"{RESULTS}/pretraining_gain.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
+        efficiency=report(
+            f"{RESULTS}/data_efficiency.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
+        pretraining=report(
+            f"{RESULTS}/pretraining.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
     log:
         f"{LOGS}/aggregate.log",
     benchmark:
@@ -31,7 +49,11 @@ rule agreement:
             f"{RESULTS}/real/teachers/{{teacher}}.extxyz", teacher=config["teachers"]
         ),
     output:
-        f"{RESULTS}/teacher_agreement.csv",
+        report(
+            f"{RESULTS}/teacher_agreement.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
     log:
         f"{LOGS}/agreement.log",
     benchmark:
@@ -121,7 +143,11 @@ rule provenance:
         input_files(),
     output:
         config=f"{RESULTS}/provenance/config.yaml",
-        record=f"{RESULTS}/provenance/provenance.json",
+        record=report(
+            f"{RESULTS}/provenance/provenance.json",
+            caption="../report/provenance.rst",
+            category="Provenance",
+        ),
     log:
         f"{LOGS}/provenance.log",
     benchmark:

@@ -11,7 +11,7 @@ log = start_job(sm.log[0], sm.threads)
 
 from synthpt.calculators import make_batch_predictor, make_calculator  # noqa: E402
 from synthpt.io import read_structures, write_structures  # noqa: E402
-from synthpt.labelling import label  # noqa: E402
+from synthpt.labelling import check_rejects, label  # noqa: E402
 
 settings = sm.params.calculator
 name = settings["name"]
@@ -20,5 +20,6 @@ predict_batch = make_batch_predictor(**settings)
 calculator = make_calculator(**settings) if predict_batch is None else None
 labelled, rejects = label(structures, calculator, name, sm.params.max_force, predict_batch)
 write_structures(sm.output.rejects, rejects)
-write_structures(sm.output.labelled, labelled)
 log.info("%s labelled %d structures, rejected %d", name, len(labelled), len(rejects))
+check_rejects(len(rejects), len(structures), name, settings["spec"].get("max_reject_fraction", 0.5))
+write_structures(sm.output.labelled, labelled)

@@ -16,6 +16,7 @@ from synthpt.training import (  # noqa: E402
     EarlyStopping,
     mace_arguments,
     prepare_work_dir,
+    run_identity,
     run_mace,
     training_plan,
 )
@@ -63,7 +64,9 @@ arguments = mace_arguments(
     device=model_config["device"],
     foundation_model=foundation,
 )
-resume = prepare_work_dir(work_dir, arguments)
+inputs = [sm.input[key] for key in ("train", "valid", "pretrained") if key in sm.input.keys()]
+resume, why = prepare_work_dir(work_dir, run_identity(arguments, inputs))
+log.info("work dir %s: %s", work_dir, why)
 if pretrain_size is not None:
     write_structures(train_file, train)
 if foundation is not None and not resume:

@@ -150,6 +150,17 @@ def check_config(config: dict) -> None:
                     f" (relative to {os.getcwd()})"
                 )
     _check_real(config)
+    n_synthetic = synthetic_count(config, default=0)
+    if n_synthetic:
+        n_pretrain = min(
+            [round(n_synthetic * (1 - config["synthetic"]["valid_fraction"]))]
+            + config["pretrain"].get("sizes", [])
+        )
+        if config["pretrain"]["batch_size"] > n_pretrain:
+            raise ConfigError(
+                f"pretrain.batch_size ({config['pretrain']['batch_size']}) exceeds the"
+                f" {n_pretrain} structures of the smallest pre-training set"
+            )
     smallest = min(config["subsets"]["sizes"])
     if config["finetune"]["batch_size"] > smallest:
         raise ConfigError(

@@ -55,9 +55,10 @@ def cell_problem(atoms: Atoms) -> str | None:
 def fingerprint(atoms: Atoms, decimals: int = 3) -> str:
     """Same for the same structure, whatever the atom order or periodic image."""
     cell = np.round(np.asarray(atoms.cell), decimals)
-    if atoms.pbc.any():
-        points = atoms.get_scaled_positions(wrap=True)
-        points = np.round(points, decimals + 1) % 1.0
+    if atoms.pbc.any():  # periodic images are the same structure along periodic axes only
+        points = atoms.get_scaled_positions(wrap=False)
+        periodic = np.asarray(atoms.pbc)
+        points[:, periodic] = np.round(points[:, periodic], decimals + 1) % 1.0
     else:
         points = np.round(atoms.positions - atoms.positions.mean(axis=0), decimals)
     rows = np.column_stack([atoms.numbers, np.round(points, decimals + 1)])
@@ -130,14 +131,18 @@ def read_set(
     return kept, report
 
 
-def check_disjoint(pool: list[Atoms], test: list[Atoms]) -> int:
-    """Raise InputError if a test structure is also in the pool; return pool duplicates."""
+def check_disjoint(pool: list[Atoms], test: list[Atoms]) -> None:
+    """Raise InputError if a structure is twice in the pool (it could land in a model's training
+    and validation sets at once) or a test structure is also in the pool."""
     seen = {}
-    duplicates = 0
     for atoms in pool:
         key = fingerprint(atoms)
-        duplicates += key in seen
-        seen.setdefault(key, atoms.info["source"])
+        if key in seen:
+            raise InputError(
+                f"pool structure {atoms.info['source']} repeats {seen[key]} (same atoms up to"
+                " order and periodic images): remove duplicates from the pool"
+            )
+        seen[key] = atoms.info["source"]
     for atoms in test:
         key = fingerprint(atoms)
         if key in seen:
@@ -145,7 +150,6 @@ def check_disjoint(pool: list[Atoms], test: list[Atoms]) -> int:
                 f"test structure {atoms.info['source']} is also in the pool ({seen[key]}):"
                 " the test set must be held out"
             )
-    return duplicates
 
 
 def ingest(real: dict, reference: str, elements: list[str], largest_subset: int):
@@ -167,16 +171,14 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
     pool_files, test_files = file_list(real["pool"]), file_list(real["test"])
     pool, pool_report = read_set(pool_files, "pool", reference, elements, **options)
     test, test_report = read_set(test_files, "test", reference, elements, **options)
-    duplicates = check_disjoint(pool, test)
-    if duplicates:
-        log.warning("the pool holds %d duplicate structures", duplicates)
+    check_disjoint(pool, test)
     if largest_subset > len(pool):
         raise InputError(
             f"subsets: the largest size plus the validation set ({largest_subset}) exceeds the"
             f" pool of {len(pool)} structures"
             f" in {pool_files}"
         )
-    report = {"pool": pool_report, "test": test_report, "pool_duplicates": duplicates}
+    report = {"pool": pool_report, "test": test_report}
     return pool, test, report
 
 

@@ -72,3 +72,12 @@ def label(
             atoms.info["rejected_by"] = name
             rejects.append(atoms)
     return labelled, rejects
+
+
+def check_rejects(n_rejected: int, n_structures: int, name: str, max_fraction: float) -> None:
+    """Fail when calculator ``name`` rejected more than ``max_fraction`` of the structures."""
+    if n_structures and n_rejected / n_structures > max_fraction:
+        raise RuntimeError(
+            f"calculator '{name}' rejected {n_rejected} of {n_structures} structures (more than"
+            f" max_reject_fraction {max_fraction}): see the rejects file for the reasons"
+        )

@@ -17,10 +17,18 @@ def set_threads(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+def _report_error(kind, error, traceback) -> None:
+    """Write a job's fatal error to its log and, in one line, to the console."""
+    sys.__excepthook__(kind, error, traceback)
+    print(f"synthpt: {kind.__name__}: {error}", file=sys.__stderr__, flush=True)
+
+
 def start_job(log_file: str, threads: int) -> logging.Logger:
-    """Set the job's threads and send its logging, stdout and stderr to ``log_file``."""
+    """Set the job's threads and send its logging, stdout and stderr to ``log_file`` (a fatal
+    error also reaches the console)."""
     set_threads(threads)
     sys.stdout = sys.stderr = open(log_file, "a", buffering=1)
+    sys.excepthook = _report_error
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

@@ -7,18 +7,21 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthpt.io import atomic_path, write_json
+from synthpt.provenance import sha256
 from synthpt.runtime import set_threads
 
 MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
 TRAINED = {"model": f"{MODEL_NAME}.model", "compiled": f"{MODEL_NAME}_compiled.model"}
 NEVER = 10**9  # a patience that never runs out
+log = logging.getLogger(__name__)
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
@@ -231,21 +234,63 @@ class EarlyStopping:
         }
 
 
-def prepare_work_dir(work_dir, arguments: list[str]) -> bool:
-    """Return True when ``work_dir`` holds checkpoints of this very command (resume them).
+FINISHED = "finished"  # written once a run's outputs are published
 
-    A work dir left by a different command is emptied: mace would otherwise load its stale
-    best checkpoint as the final model.
-    """
+
+def run_identity(arguments: list[str], inputs=()) -> dict:
+    """What makes two training runs the same run: the mace command, the content of every
+    input file (not its path) and the versions of the training code."""
+    from importlib.metadata import version
+
+    return {
+        "command": arguments,
+        "inputs": {str(path): sha256(path) for path in inputs},
+        "versions": {name: version(name) for name in ("mace-torch", "torch", "e3nn")},
+    }
+
+
+def _checkpoint_epoch(path: Path) -> int:
+    match = re.search(r"epoch-(\d+)", path.name)
+    return int(match[1]) if match else -1
+
+
+def readable_checkpoint(work_dir) -> Path | None:
+    """The newest checkpoint that loads; unreadable (torn) ones are deleted on the way, so
+    that mace's own ``load_latest`` cannot pick them."""
+    import torch
+
+    for path in sorted((Path(work_dir) / "checkpoints").glob("*.pt"), key=_checkpoint_epoch)[::-1]:
+        try:
+            torch.load(path, map_location="cpu", weights_only=False)
+            return path
+        except Exception as err:  # a torn file fails in many ways
+            log.warning("checkpoint %s is unreadable (%s): removed", path, type(err).__name__)
+            path.unlink()
+    return None
+
+
+def prepare_work_dir(work_dir, identity: dict) -> tuple[bool, str]:
+    """(resume, why): resume only an unfinished run with this very ``identity`` from its
+    newest readable checkpoint; otherwise empty ``work_dir`` (mace would load a stale
+    checkpoint as the final model) and start clean. A finished run is never resumed: a job
+    that runs again (``--forcerun``, a changed input) retrains from epoch 0."""
     work_dir = Path(work_dir)
     record = work_dir / COMMAND_FILE
-    same = record.exists() and json.loads(record.read_text()) == arguments
-    has_checkpoints = any((work_dir / "checkpoints").glob("*.pt"))
-    if not same and work_dir.exists():
+    if not work_dir.exists():
+        why = "a fresh run"
+    elif (work_dir / FINISHED).exists():
+        why = "the previous run had finished: training again from epoch 0"
+    elif not record.exists() or json.loads(record.read_text()) != identity:
+        why = "a different run (command, input content or versions) was here: starting clean"
+    elif (checkpoint := readable_checkpoint(work_dir)) is None:
+        why = "no readable checkpoint of this run: starting clean"
+    else:
+        return True, f"resuming this run from {checkpoint.name}"
+    if work_dir.exists():
         shutil.rmtree(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(arguments, indent=1))
-    return same and has_checkpoints
+    work_dir.mkdir(parents=True)
+    write_json(record, identity)
+    return False, why
 
 
 def run_mace(
@@ -309,4 +354,5 @@ def run_mace(
         with atomic_path(getattr(outputs, output)) as tmp:
             shutil.copyfile(trained, tmp)
     write_json(outputs.record, record)
+    (Path(work_dir) / FINISHED).touch()
     return record
