@@ -230,7 +230,7 @@ def training_throughput(structures, architecture, batch_size, dtype, threads, ep
             forces_key="snap_forces", e0s=e0s_argument({6: -8.0}), architecture=architecture,
             schedule=schedule, epochs=epochs, seed=1, dtype=dtype, device="cpu",
         )  # fmt: skip
-        prepare_work_dir(work, args)
+        prepare_work_dir(work, {"command": args})
         outputs = SimpleNamespace(
             model=work / "out.model", compiled=work / "out_compiled.model", record=work / "r.json"
         )
