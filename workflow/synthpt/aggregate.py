@@ -136,6 +136,13 @@ def plot_learning_curves(summary: pd.DataFrame, path) -> None:
     plt.close(fig)
 
 
+def _round_ticks(low: float, high: float) -> list[float]:
+    """Round numbers (1, 1.5, 2, 3, 5, 7 x 10^k; finer on a short axis) for a log axis."""
+    exponents = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    steps = (1, 1.5, 2, 3, 5, 7) if high / low > 3 else (1, 1.05, 1.1, 1.2, 1.5, 2, 3, 5, 7)
+    return [round(m * 10.0**k, 6) for k in exponents for m in steps]
+
+
 def plot_cost(table: pd.DataFrame, path) -> None:
     """Test error against training wall time, one point per trained model: what each mode
     pays for its accuracy (labels: subset size)."""
@@ -143,6 +150,7 @@ def plot_cost(table: pd.DataFrame, path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     trained = table[table["mode"] != ZERO_SHOT]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), constrained_layout=True)
@@ -158,6 +166,10 @@ def plot_cost(table: pd.DataFrame, path) -> None:
                 ax.annotate(str(row["n_real"]), (row["train_s"], row[metric]), fontsize=6)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis, low, high in ((ax.xaxis, *ax.get_xlim()), (ax.yaxis, *ax.get_ylim())):
+            ticks = [t for t in _round_ticks(low, high) if low <= t <= high]
+            axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+            axis.set_minor_locator(NullLocator())
         ax.set_xlabel("training wall time (s)")
         ax.set_ylabel(title)
         ax.grid(True, which="both", alpha=0.3)
