@@ -179,7 +179,7 @@ use rule subset_real as valid_real with:
 
 
 # The teacher's labels on the real test structures: how far pre-training can transfer.
-use rule label_synthetic as label_test_teacher with:
+rule label_test_teacher:
     input:
         f"{RESULTS}/real/test.extxyz",
     output:
@@ -189,10 +189,15 @@ use rule label_synthetic as label_test_teacher with:
         f"{LOGS}/label_test_teacher/{{teacher}}.log",
     benchmark:
         f"{BENCHMARKS}/label_test_teacher/{{teacher}}.tsv"
-    priority: 0
-    group:
-        None
+    conda:
+        ENV
+    threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
         runtime=lambda wildcards, attempt: test_label_minutes(wildcards.teacher)
         * attempt,
+    params:
+        calculator=lambda wildcards: calculator_settings(wildcards.teacher),
+        max_force=config["structures"]["max_force"],
+    script:
+        "../scripts/label.py"
