@@ -15,7 +15,7 @@ log = start_job(sm.log[0], sm.threads)
 
 import json  # noqa: E402
 
-from synthpt.e0s import fit_e0s, recentred  # noqa: E402
+from synthpt.e0s import recentred, residual_shift  # noqa: E402
 from synthpt.evaluate import cost, load_compiled, metrics, predict_compiled, with_predictions  # noqa: E402
 from synthpt.io import energy_forces, read_structures, validate_labels, write_json, write_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
@@ -30,7 +30,7 @@ if "subset" in sm.input.keys():
     subset = read_structures(sm.input.subset)
     predicted, _ = predict_compiled(model, subset)
     reference = [energy_forces(a, energy_key, forces_key)[0] for a in subset]
-    shift = fit_e0s(subset, [r - p for r, p in zip(reference, predicted, strict=True)], elements)
+    shift = residual_shift(subset, reference, predicted, elements)
     log.info("E0 shift from %s: %s", sm.input.subset, shift)
     energies = recentred(test, energies, shift, elements)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None

@@ -59,9 +59,14 @@ def recentred(structures, predicted, shift: dict[int, float], elements) -> np.nd
     return np.asarray(predicted, float) + counts @ shifts
 
 
+def residual_shift(structures, energies, predictions, elements) -> dict[int, float]:
+    """Per-element energy shift that zeroes a model's mean per-composition error."""
+    return fit_e0s(structures, np.asarray(energies) - np.asarray(predictions), elements)
+
+
 def refit_model_e0s(model, structures, energies, predictions, elements) -> dict[int, float]:
     """Shift the model's E0s so its mean per-composition error on ``structures`` is zero."""
-    shift = fit_e0s(structures, np.asarray(energies) - np.asarray(predictions), elements)
+    shift = residual_shift(structures, energies, predictions, elements)
     old = model_e0s(model)
     new = {z: old[z] + shift.get(z, 0.0) for z in old}
     set_model_e0s(model, new)

@@ -75,7 +75,6 @@ class LammpsDynamics:
         self.damp_ps = 1e-3 / settings["friction"]  # LAMMPS's damping time (ps) = 1 / friction
         lx, ly, lz = (float(length) for length in np.diag(atoms.cell.array))
         symbols = sorted(set(atoms.get_chemical_symbols()), key=atoms.get_chemical_symbols().index)
-        self.symbols = symbols
         for command in (
             "units metal",
             "atom_style atomic",
