@@ -4,10 +4,16 @@ VENV ?= .venv
 CORES ?= all
 ARGS ?=
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run slurm test lint bench clean-venv
+
+# Snakemake through synthpt.launch: after any kill, the same command finishes the campaign.
+LAUNCH = PYTHONPATH=workflow $(VENV)/bin/python -m synthpt.launch
 
 run: $(VENV)/.installed
-	$(VENV)/bin/snakemake --cores $(CORES) $(ARGS)
+	$(LAUNCH) --cores $(CORES) $(ARGS)
+
+slurm: $(VENV)/.installed
+	$(LAUNCH) --profile slurm $(ARGS)
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/python -m pytest -q tests

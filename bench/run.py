@@ -1,7 +1,7 @@
 """Benchmarks: where a campaign's time goes. Prints tables; not part of the tests.
 
     .venv/bin/python bench/run.py [labelling] [orchestration] [training] [campaign] [learning]
-                                  [md] [tuning]
+                                  [md] [tuning] [faults]
 
 labelling      structures/s per core of each offline teacher: the calculator in a plain loop
                against the workflow's labelling job (Snakemake's own benchmark of the job)
@@ -17,6 +17,9 @@ md             the MD driver trade-off: teacher-driven (as in the paper) against
 tuning         the learning-rate grid behind the default: scratch and fine-tuning each trained
                at every rate on the smallest and largest subsets of results/default, with the
                campaign's own stopping rule; validation loss (what chooses) and test errors
+faults         the tiny campaign SIGKILLed with its jobs at random moments in labelling,
+               pre-training, fine-tuning, scratch training and evaluation, rerun each time with
+               the README's `make run` alone; compared with an uninterrupted run
 """
 
 from __future__ import annotations
@@ -424,13 +427,16 @@ def bench_learning(results=ROOT / "results/default"):
         return
     table_ = pd.read_csv(results / "learning_curves.csv")
     summary = pd.read_csv(results / "summary.csv")
+    times = pd.read_csv(results / "training_time.csv")
+    train_s = times.groupby(["teacher", "mode", "n_real"])["train_s"].mean()
     rows = []
     for (mode, teacher), group in summary.groupby(["mode", "teacher"]):
         for _, row in group.sort_values("n_real").iterrows():
             energy = f"{row['e_rmse_mean']:.1f} ± {row['e_rmse_std']:.1f}"
             forces = f"{row['f_rmse_mean']:.3f} ± {row['f_rmse_std']:.3f}"
             rows.append((mode, teacher, row["n_real"], energy, forces, row["steps_mean"],
-                         row["train_s_mean"], row["stopped_by_cap"]))  # fmt: skip
+                         train_s[row["teacher"], row["mode"], row["n_real"]],
+                         row["stopped_by_cap"]))  # fmt: skip
     table(
         "Learning curves (mean ± std over seeds; steps and wall time per model)",
         ["mode", "teacher", "n", "energy meV/atom", "forces eV/Å", "steps", "train s", "at cap"],
@@ -455,6 +461,96 @@ def bench_learning(results=ROOT / "results/default"):
         f"models stopped by the cap: {int((trained['stopped_by'] == 'cap').sum())}"
         f" of {len(trained)}"
     )
+
+
+JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:    .*\n)+)", re.M)
+
+
+def jobs_of(log: str) -> tuple[dict, set]:
+    """Snakemake's console log: {jobid: (rule, outputs)} of the jobs it started, and the
+    jobids it finished."""
+    started = {}
+    for rule, body in JOB.findall(log):
+        fields = dict(re.findall(r"^    (\w+): (.*)$", body, re.M))
+        if "jobid" in fields:
+            started[fields["jobid"]] = (rule, fields.get("output", ""))
+    return started, set(re.findall(r"Finished jobid: (\d+)", log))
+
+
+def make_run(workdir, log_path):
+    arguments = f"--directory {workdir} --configfile {ROOT / 'tests/configs/tiny.yaml'}"
+    command = ["make", "-C", str(ROOT), "run", "CORES=2", f"ARGS={arguments}"]
+    log = open(log_path, "w")
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def leftovers(workdir: Path) -> list[str]:
+    """Temporary files of atomic writes, incomplete markers and shadow folders left behind."""
+    temporary = [
+        str(p.relative_to(workdir))
+        for p in (workdir / "results").rglob(".*")
+        if p.is_file() and re.fullmatch(r"\..+\.\w{8}(\.\w+)?", p.name)
+    ]
+    markers = list((workdir / ".snakemake" / "incomplete").glob("*"))
+    shadow = list((workdir / ".snakemake" / "shadow").glob("*"))
+    return temporary + [str(p) for p in markers + shadow]
+
+
+def bench_faults(
+    stages=("label_synthetic", "pretrain", "finetune", "train_scratch", "evaluate", "label_real"),
+    seed=0,
+):
+    """Kill the tiny campaign (Snakemake and its jobs, SIGKILL) once a job of each stage runs,
+    after a random 0-2 s, and rerun `make run` until it completes."""
+    import random
+    import shutil
+
+    rng = random.Random(seed)
+    base = Path(tempfile.mkdtemp(prefix="faults-"))
+    clean, killed = base / "clean", base / "killed"
+    start = time.perf_counter()
+    assert make_run(clean, base / "clean.log").wait() == 0, (base / "clean.log").read_text()
+    clean_s = time.perf_counter() - start
+    rows, finished, redone, runs = [], {}, [], 0
+    for stage in [*stages, None]:  # None: the final run, left to finish
+        log_path = base / f"run{runs}.log"
+        process, runs = make_run(killed, log_path), runs + 1
+        running = []
+        while stage is not None and process.poll() is None:
+            started, done = jobs_of(log_path.read_text())
+            running = [rule for jobid, (rule, _) in started.items() if jobid not in done]
+            if stage in running:
+                time.sleep(rng.uniform(0, 2))
+                started, done = jobs_of(log_path.read_text())
+                running = [rule for jobid, (rule, _) in started.items() if jobid not in done]
+                os.killpg(process.pid, 9)
+                break
+            time.sleep(0.1)
+        code = process.wait()
+        log = log_path.read_text()
+        started, done = jobs_of(log)
+        again = [started[j] for j in started if started[j] in finished.values()]
+        redone += again
+        finished |= {(runs, j): started[j] for j in done if j in started}
+        rows.append((runs, stage or "(none: let finish)", ", ".join(sorted(set(running))) or "-",
+                     len(done), len(again), "killed" if code == -9 or code == 137 else code,
+                     "released" if "releasing the lock" in log else "-"))  # fmt: skip
+        if stage is None and code != 0:
+            print(log[-3000:])
+    table(
+        f"Fault injection: the tiny campaign (uninterrupted {clean_s:.0f} s), killed once per"
+        " stage, then `make run` until done",
+        ["run", "kill aimed at", "jobs running at the kill", "jobs finished",
+         "finished jobs redone", "exit", "stale lock"],
+        rows,
+    )  # fmt: skip
+    ours = (killed / "results/tiny/learning_curves.csv").read_bytes()
+    theirs = (clean / "results/tiny/learning_curves.csv").read_bytes()
+    kills = sum(1 for row in rows if row[5] == "killed")
+    print(f"\nkills survived: {kills}; learning_curves.csv byte-identical to the uninterrupted"
+          f" run's: {ours == theirs}; finished jobs redone: {len(redone)} {redone or ''};"
+          f" torn or temporary files left: {leftovers(killed) or 0}")  # fmt: skip
+    shutil.rmtree(base)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from synthpt.aggregate import (
     data_efficiency,
     plot_cost,
     plot_learning_curves,
+    plot_stability,
     pretraining_gain,
     scratch_equivalent,
     summarize,
@@ -38,6 +39,10 @@ def metric_files(tmp_path):
                     "epochs": 10,
                     "stopped_by": "cap" if n == 80 and seed == 2 else "rule",
                     "train_s": n * factor,
+                    "md_steps": 100.0 if mode == "finetune" else 50.0,
+                    "md_failed": 0 if mode == "finetune" else 1,
+                    "md_reason": "none" if mode == "finetune" else "atoms closer than min_distance",
+                    "md_s": 1.0,
                 }
                 path = tmp_path / f"{mode}-{n}-{seed}.json"
                 path.write_text(json.dumps(row))
@@ -47,7 +52,8 @@ def metric_files(tmp_path):
 
 def test_table_has_one_row_per_model_and_documented_columns(metric_files):
     table = collect(metric_files)
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == [*COLUMNS, "train_s", "md_s"]
+    assert not {"train_s", "md_s"} & set(COLUMNS)  # wall times: apart, in training_time.csv
     assert len(table) == 16
     assert table.iloc[0][["mode", "n_real", "seed"]].tolist() == ["finetune", 10, 1]
 
@@ -58,7 +64,8 @@ def test_summary_and_gain(metric_files):
     assert row["e_rmse_mean"] == pytest.approx(40.0)
     assert row["e_rmse_std"] == pytest.approx(np.std([38.0, 42.0], ddof=1))
     assert row["e_rmse_count"] == 2
-    assert row["steps_mean"] == 1000 and row["train_s_mean"] == 10
+    assert row["steps_mean"] == 1000
+    assert (row["md_steps_mean"], row["md_failed"]) == (50.0, 2)  # both seeds failed
     assert summary["stopped_by_cap"].tolist() == [0, 0, 0, 1, 0, 0, 0, 1]  # n80 seed 2
     gain = pretraining_gain(summary)
     assert gain["e_rmse_ratio"].tolist() == pytest.approx([0.5] * 4)
@@ -98,6 +105,12 @@ def test_learning_curve_plot_is_a_png(metric_files, tmp_path):
 def test_cost_plot_is_a_png(metric_files, tmp_path):
     path = tmp_path / "cost.png"
     plot_cost(collect(metric_files), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10000
+
+
+def test_stability_plot_is_a_png(metric_files, tmp_path):
+    path = tmp_path / "stability.png"
+    plot_stability(summarize(collect(metric_files)), 100, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10000
 
 

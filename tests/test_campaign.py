@@ -83,6 +83,10 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
             "real: file 'nope.xyz' not found",
         ),
         (
+            lambda c: c.update(real={"pool": "p.xyz", "test": "t.xyz", "stress_key": "stress"}),
+            r"real.stress_key \('stress'\): stress is neither trained on nor scored",
+        ),
+        (
             lambda c: c["calculators"].update(gap={"type": "gap", "xml": "none.xml"}),
             "calculators.gap.xml: file 'none.xml' not found",
         ),
@@ -101,11 +105,17 @@ def test_inconsistent_sections_are_named(config, change, message):
 def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(config):
     models = sweep(config)
     sizes, seeds = config["subsets"]["sizes"], config["subsets"]["seeds"]
-    teachers = len(config["teachers"])
-    assert len(models) == len(sizes) * (len(seeds) * (1 + teachers) + teachers)
+    teachers, strategies = len(config["teachers"]), len(config["finetune"]["strategies"])
+    assert strategies == 4  # finetune, discriminative, frozen, energy_only
+    assert len(models) == len(sizes) * (len(seeds) * (1 + strategies * teachers) + teachers)
     for model in models:
         assert ModelId.from_path(model.path) == model
     assert ModelId.from_path("finetune/snap/n10/seed2") == ModelId("finetune", "snap", 10, 2)
+    assert ModelId.from_path("frozen/snap/n10/seed2").mode == "frozen"
+    for mode in ("scratch", *config["finetune"]["strategies"]):
+        assert {(m.n_real, m.seed) for m in models if m.mode == mode} == {
+            (n, s) for n in sizes for s in seeds
+        }
     zero_shot = [m for m in models if m.mode == "pretrained"]
     assert {(m.teacher, m.seed) for m in zero_shot} == {("snap", 0)} and len(zero_shot) == 4
     assert ModelId.from_path("scratch/n80/seed1").teacher == "none"
@@ -120,16 +130,16 @@ def test_pretraining_size_sweep_adds_pretrained_models(config):
     models = sweep(config)
     assert ModelId.from_path("finetune/snap-s100/n10/seed1") in models
     assert ModelId.from_path("pretrained/snap-s300/n80/seed0") in models
-    assert len(models) == 4 * (3 * 4 + 3)
+    assert len(models) == 4 * (3 * (1 + 4 * 3) + 3)
 
 
 @pytest.mark.parametrize(
     "name, count, check",
     [
-        ("n20", 7, lambda m: m.n_real == 20),
-        ("seed2", 8, lambda m: m.seed == 2),
+        ("n20", 16, lambda m: m.n_real == 20),  # 3 seeds x (scratch + 4 strategies), zero-shot
+        ("seed2", 20, lambda m: m.seed == 2),
         ("scratch", 12, lambda m: m.mode == "scratch"),
-        ("teacher-snap", 16, lambda m: m.mode != "scratch" and m.teacher == "snap"),
+        ("teacher-snap", 52, lambda m: m.mode != "scratch" and m.teacher == "snap"),
     ],
 )
 def test_sweep_slices_select_one_size_seed_or_teacher(config, name, count, check):

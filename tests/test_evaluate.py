@@ -44,3 +44,20 @@ def test_compiled_model_predicts_as_mace_does(tiny_model, cells, tmp_path):
     assert np.abs(np.concatenate(forces)).max() > 1e-3
     with pytest.raises(ValueError, match=r"elements \[8\] are not in the model's \[6\]"):
         predict_compiled(load_compiled(path), [Atoms("CO", positions=[[0, 0, 0], [1.2, 0, 0]])])
+
+
+def test_edges_are_ases_neighbour_list_on_periodic_and_open_structures(cells):
+    from ase.neighborlist import neighbor_list
+
+    from synthpt.evaluate import edges
+
+    slab = cells[0].copy()
+    slab.pbc = [True, True, False]
+    molecule = Atoms("C3", positions=[[0, 0, 0], [1.3, 0, 0], [0, 1.4, 0.2]])
+
+    def pairs(i, j, shifts):
+        return set(zip(i.tolist(), j.tolist(), map(tuple, shifts.tolist()), strict=True))
+
+    for atoms in (cells[0], slab, molecule):
+        ase = neighbor_list("ijS", atoms, 3.5, self_interaction=False)
+        assert pairs(*edges(atoms, 3.5)) == pairs(*ase) and pairs(*ase)

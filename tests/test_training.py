@@ -82,65 +82,38 @@ def test_radial_mlp_reaches_mace_as_its_own_flag():
     assert ast.literal_eval(parse(arguments()).radial_MLP) == [64, 64, 64]  # mace's own
 
 
-def test_work_dir_resumes_only_an_unfinished_run_of_the_same_content(tmp_path):
+def test_every_run_starts_clean_and_its_log_says_what_was_there(tmp_path):
     import torch
 
-    from synthpt.training import run_identity
+    from synthpt.training import FINISHED, run_identity
 
     data = tmp_path / "train.extxyz"
     data.write_text("one")
     work = tmp_path / "work"
     first = run_identity(arguments(seed=1), [data])
-    assert prepare_work_dir(work, first) == (False, "a fresh run")
-    (work / "checkpoints").mkdir()
-    torch.save({"epoch": 2}, work / "checkpoints" / "mace_run-1_epoch-2.pt")
-    resume, why = prepare_work_dir(work, first)
-    assert resume and why == "resuming this run from mace_run-1_epoch-2.pt"
+    assert prepare_work_dir(work, first) == "a fresh run"
     assert json.loads((work / "command.json").read_text()) == first
-    # the same command and paths on changed data is another run
-    data.write_text("two")
-    resume, why = prepare_work_dir(work, run_identity(arguments(seed=1), [data]))
-    assert not resume and "different run" in why and not (work / "checkpoints").exists()
 
+    def leave_checkpoint(torn=False):
+        (work / "checkpoints").mkdir(exist_ok=True)
+        path = work / "checkpoints" / "mace_run-1_epoch-2.pt"
+        torch.save({"epoch": 2, "blob": list(range(1000))}, path)
+        if torn:  # killed mid-write
+            path.write_bytes(path.read_bytes()[:100])
 
-def test_a_finished_run_trains_again_from_scratch(tmp_path):
-    import torch
-
-    from synthpt.training import FINISHED, run_identity
-
-    work = tmp_path / "work"
-    identity = run_identity(arguments())
-    prepare_work_dir(work, identity)
-    (work / "checkpoints").mkdir()
-    torch.save({"epoch": 5}, work / "checkpoints" / "mace_run-1_epoch-5.pt")
+    leave_checkpoint()  # killed mid-run: the same run is trained again, never resumed
+    assert "interrupted: training it again from epoch 0" in prepare_work_dir(work, first)
+    assert not (work / "checkpoints").exists()
+    leave_checkpoint(torn=True)
+    data.write_text("two")  # the same command and paths on changed data is another run
+    second = run_identity(arguments(seed=1), [data])
+    assert second != first
+    assert "interrupted run of other inputs" in prepare_work_dir(work, second)
+    assert not (work / "checkpoints").exists()
+    leave_checkpoint()
     (work / FINISHED).touch()  # what run_mace leaves once it has published the model
-    resume, why = prepare_work_dir(work, identity)  # e.g. --forcerun
-    assert not resume and "had finished" in why and not (work / "checkpoints").exists()
-
-
-def test_a_torn_checkpoint_is_removed_and_the_previous_one_resumed(tmp_path):
-    import torch
-
-    from synthpt.training import run_identity
-
-    work = tmp_path / "work"
-    identity = run_identity(arguments())
-    prepare_work_dir(work, identity)
-    (work / "checkpoints").mkdir()
-    good, torn = (work / "checkpoints" / f"mace_run-1_epoch-{k}.pt" for k in (3, 11))
-    torch.save({"epoch": 3}, good)
-    torch.save({"epoch": 11, "blob": list(range(1000))}, torn)
-    torn.write_bytes(torn.read_bytes()[:100])  # killed mid-write
-    assert prepare_work_dir(work, identity) == (
-        True,
-        "resuming this run from mace_run-1_epoch-3.pt",
-    )
-    assert not torn.exists() and good.exists()
-    good.write_bytes(b"")  # the last one torn too: nothing to resume
-    assert prepare_work_dir(work, identity) == (
-        False,
-        "no readable checkpoint of this run: starting clean",
-    )
+    assert "finished run was here" in prepare_work_dir(work, second)  # e.g. --forcerun
+    assert sorted(p.name for p in work.iterdir()) == ["command.json"]
 
 
 FINETUNE = {
@@ -281,7 +254,7 @@ def test_mace_really_stops_by_the_rule_and_records_its_cost(tmp_path, cells):
     prepare_work_dir(work, {"command": arguments})
     outputs = SimpleNamespace(**{k: tmp_path / f"{k}.out" for k in ("model", "compiled", "record")})
     record = run_mace(
-        arguments, work, outputs, 1, tmp_path / "log", False,
+        arguments, work, outputs, 1, tmp_path / "log",
         EarlyStopping(plan.patience, plan.min_delta), plan.steps_per_epoch,
     )  # fmt: skip
     assert plan.epochs == 100 and record["stopped_by"] == "rule"

@@ -1,6 +1,7 @@
 """A campaign on a user's own DFT-style files, two teachers side by side, single-slice reruns."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ def user(tmp_path_factory):
     config["campaign"] = "mine"
     config["calculators"] = {"snap": config["calculators"]["snap"], "tersoff": {"type": "tersoff"}}
     config["teachers"] = ["snap", "tersoff"]
+    config["finetune"]["strategies"] = ["finetune"]  # two teachers: one strategy is enough here
     config["reference"] = "dft"
     config["structures"] = {
         "source": "files",
@@ -108,8 +110,9 @@ def test_one_size_first_then_the_whole_campaign_then_one_size_again(root, user):
     # retrained from epoch 0, not resumed from the finished run's checkpoint
     for name in ("train_scratch/n4/seed1.log", "finetune/tersoff/n4/seed1.log"):
         log = (results / "logs" / name).read_text().split("work dir")[-1]
-        assert log.startswith(" ") and "the previous run had finished" in log.splitlines()[0]
-        assert "INFO: Epoch 0:" in log and "resuming:" not in log
+        assert log.startswith(" ") and "a finished run was here" in log.splitlines()[0]
+        epochs = [int(e) for e in re.findall(r"INFO: Epoch (\d+):", log)]
+        assert epochs == list(range(len(epochs))) and len(epochs) > 1  # every epoch from 0
     n8_log = (results / "logs" / "train_scratch/n8/seed1.log").read_text()
     assert n8_log.count("work dir") == 1  # trained once
     assert pd.read_csv(results / "sweeps" / "n4" / "missing.csv").empty

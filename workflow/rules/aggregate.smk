@@ -11,6 +11,11 @@ rule aggregate:
             caption="../report/tables.rst",
             category="Tables",
         ),
+        times=report(
+            f"{RESULTS}/training_time.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
         summary=report(
             f"{RESULTS}/summary.csv", caption="../report/tables.rst", category="Tables"
         ),
@@ -75,6 +80,7 @@ rule plot:
     input:
         summary=f"{RESULTS}/summary.csv",
         table=f"{RESULTS}/learning_curves.csv",
+        times=f"{RESULTS}/training_time.csv",
         predictions=[
             f"{RESULTS}/metrics/{model}/predictions.extxyz"
             for model in smallest_size_models()
@@ -95,6 +101,11 @@ rule plot:
             caption="../report/cost.rst",
             category="Learning curves",
         ),
+        stability=report(
+            f"{RESULTS}/plots/stability.png",
+            caption="../report/stability.rst",
+            category="Learning curves",
+        ),
     log:
         f"{LOGS}/plot.log",
     benchmark:
@@ -108,6 +119,7 @@ rule plot:
     params:
         models=smallest_size_models(),
         reference=config["reference"],
+        md_steps=config["stability"]["steps"],
     script:
         "../scripts/plot.py"
 

@@ -20,6 +20,7 @@ from synthpt.campaign import (
     real_files,
     real_from_files,
     snapshots_per_trajectory,
+    strategies,
     structure_source,
     sweep,
     sweep_slice,
@@ -27,6 +28,7 @@ from synthpt.campaign import (
     teacher_of,
     synthetic_units,
 )
+from synthpt.strategies import STRATEGIES
 from synthpt.structures import shard_groups, shard_indices, shards_per_job
 
 validate(config, schema="../../config/schema.yaml")
@@ -50,7 +52,8 @@ wildcard_constraints:
     n=r"\d+",
     seed=r"\d+",
     pretrained=PRETRAINED,
-    model=rf"(scratch|finetune/{PRETRAINED})/n\d+/seed\d+",
+    strategy="|".join(strategies(config)),
+    model=rf"(scratch|({'|'.join(strategies(config))})/{PRETRAINED})/n\d+/seed\d+",
     sweep=SWEEP_SLICE,
 
 
@@ -212,7 +215,7 @@ def training_settings(schedule):
         "elements": config["elements"],
         "reference": config["reference"],
         "model": config["model"],
-        "schedule": config[schedule],
+        "schedule": {k: v for k, v in config[schedule].items() if k != "strategies"},
         **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }
 
@@ -253,4 +256,5 @@ def final_outputs():
         f"{RESULTS}/plots/learning_curves.png",
         f"{RESULTS}/plots/parity.png",
         f"{RESULTS}/plots/cost.png",
+        f"{RESULTS}/plots/stability.png",
     ]

@@ -20,6 +20,8 @@ rule evaluate:
         elements=config["elements"],
         labels=config["reference"],
         identity=lambda wildcards: model_identity(wildcards.model),
+        stability=config["stability"],
+        seed=config["seed"],
     script:
         "../scripts/evaluate.py"
 
@@ -43,6 +45,8 @@ use rule evaluate as evaluate_zero_shot with:
         identity=lambda wildcards: model_identity(
             f"{ZERO_SHOT}/{wildcards.pretrained}/n{wildcards.n}/seed{ZERO_SHOT_SEED}"
         ),
+        stability=config["stability"],
+        seed=config["seed"],
 
 
 # How well each pre-trained model learnt its teacher: its held-out synthetic split.
@@ -65,3 +69,5 @@ use rule evaluate as evaluate_pretrain with:
             "pretrained": wildcards.pretrained,
             "teacher": teacher_of(wildcards.pretrained)[0],
         },
+        stability=None,
+        seed=config["seed"],

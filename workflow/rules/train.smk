@@ -58,19 +58,21 @@ rule train_scratch:
         "../scripts/train.py"
 
 
+# One rule for every fine-tuning strategy (synthpt.strategies): the same data, schedule and
+# stopping rule as train_scratch, from the pre-trained model.
 rule finetune:
     input:
         train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
         valid=REAL_VALID,
         pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
     output:
-        model=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
-        compiled=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/mace_compiled.model",
-        record=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/training.json",
+        model=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
+        compiled=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace_compiled.model",
+        record=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/training.json",
     log:
-        f"{LOGS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.log",
+        f"{LOGS}/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}.log",
     benchmark:
-        f"{BENCHMARKS}/finetune/{{pretrained}}/n{{n}}/seed{{seed}}.tsv"
+        f"{BENCHMARKS}/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}.tsv"
     priority: 1  # before evaluations: short jobs fill the last gaps
     conda:
         ENV
@@ -81,8 +83,9 @@ rule finetune:
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
-        mode="finetune",
+        mode=lambda wildcards: wildcards.strategy,
         settings=training_settings("finetune"),
-        work_dir=f"{RESULTS}/models/finetune/{{pretrained}}/n{{n}}/seed{{seed}}/work",
+        strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
+        work_dir=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"

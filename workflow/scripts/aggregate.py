@@ -13,13 +13,21 @@ import json  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from synthpt.aggregate import collect, data_efficiency, pretraining_gain, summarize  # noqa: E402
+from synthpt.aggregate import (  # noqa: E402
+    COLUMNS,
+    TIMES,
+    collect,
+    data_efficiency,
+    pretraining_gain,
+    summarize,
+)
 from synthpt.io import write_table  # noqa: E402
 
 table = collect(sm.input.models)
 summary = summarize(table)
 outputs = {
-    "table": table,
+    "table": table[COLUMNS],
+    "times": table[TIMES],
     "summary": summary,
     "gain": pretraining_gain(summary),
     "efficiency": data_efficiency(summary),

@@ -1,4 +1,5 @@
-"""Score one model on a labelled set: metrics.json (with its training cost) and predictions.
+"""Score one model on a labelled set: metrics.json (with its training cost and, for a model of
+the sweep, its MD stability) and predictions.
 
 A zero-shot model (a pre-trained one, untouched) first has its E0s re-centred on the subset,
 as fine-tuning would; a pre-trained model is also scored against its teacher's held-out labels.
@@ -19,6 +20,7 @@ from synthpt.e0s import recentred, residual_shift  # noqa: E402
 from synthpt.evaluate import cost, load_compiled, metrics, predict_compiled, with_predictions  # noqa: E402
 from synthpt.io import energy_forces, read_structures, validate_labels, write_json, write_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
+from synthpt.stability import stability  # noqa: E402
 
 elements = sm.params.elements
 energy_key, forces_key = label_keys(sm.params.labels)
@@ -35,6 +37,9 @@ if "subset" in sm.input.keys():
     energies = recentred(test, energies, shift, elements)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
 scores = sm.params.identity | metrics(test, energy_key, forces_key, energies, forces) | cost(record)
+if sm.params.stability:
+    settings = sm.params.stability
+    scores |= stability(model, test[: settings["n_structures"]], settings, sm.params.seed)
 write_structures(sm.output.predictions, with_predictions(test, energies, forces))
 write_json(sm.output.metrics, scores)
 log.info("%s: %s", sm.output.metrics, scores)

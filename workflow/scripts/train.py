@@ -63,13 +63,13 @@ arguments = mace_arguments(
     dtype=model_config["dtype"],
     device=model_config["device"],
     foundation_model=foundation,
+    extra=plan.arguments,
 )
 inputs = [sm.input[key] for key in ("train", "valid", "pretrained") if key in sm.input.keys()]
-resume, why = prepare_work_dir(work_dir, run_identity(arguments, inputs))
-log.info("work dir %s: %s", work_dir, why)
+log.info("work dir %s: %s", work_dir, prepare_work_dir(work_dir, run_identity(arguments, inputs)))
 if pretrain_size is not None:
     write_structures(train_file, train)
-if foundation is not None and not resume:
+if foundation is not None:
     import torch
 
     torch.save(pretrained, foundation)
@@ -79,7 +79,6 @@ record = run_mace(
     sm.output,
     sm.threads,
     sm.log[0],
-    resume,
     EarlyStopping(plan.patience, plan.min_delta),
     plan.steps_per_epoch,
 )

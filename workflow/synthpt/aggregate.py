@@ -8,29 +8,34 @@ import numpy as np
 import pandas as pd
 
 from synthpt.campaign import SCRATCH, ZERO_SHOT
-from synthpt.evaluate import COST
+from synthpt.evaluate import COST, WALL_TIME
+from synthpt.strategies import STRATEGIES
 
 IDENTITY = ["teacher", "mode", "n_real", "seed"]
-COLUMNS = [*IDENTITY, "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test", *COST]
+STABILITY = ["md_steps", "md_failed", "md_reason"]
+COLUMNS = [*IDENTITY, "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test", *COST, *STABILITY]
+TIMES = [*IDENTITY, WALL_TIME, "md_s"]  # apart: learning_curves.csv is the same after any rerun
 METRICS = {"e_rmse": "energy RMSE (meV/atom)", "f_rmse": "force RMSE (eV/Å)"}
 
 
 def collect(metric_files) -> pd.DataFrame:
-    """One row per model, sorted, from the evaluate step's metrics.json files."""
+    """One row per model, sorted, from the evaluate step's metrics.json files: the columns
+    of learning_curves.csv (``COLUMNS``), then the training wall time."""
     rows = [json.loads(open(path).read()) for path in metric_files]
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=[*COLUMNS, *TIMES[len(IDENTITY) :]])
     return table.sort_values(["mode", "teacher", "n_real", "seed"], ignore_index=True)
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std and count over seeds per (teacher, mode, n_real); mean training cost and the
+    """Mean, std and count over seeds per (teacher, mode, n_real); mean training steps and the
     number of runs the cap (not the stopping rule) ended."""
     grouped = table.groupby(["teacher", "mode", "n_real"])
     summary = grouped[list(METRICS)].agg(["mean", "std", "count"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
     summary["steps_mean"] = grouped["steps"].mean()
-    summary["train_s_mean"] = grouped["train_s"].mean()
     summary["stopped_by_cap"] = grouped["stopped_by"].agg(lambda s: int((s == "cap").sum()))
+    summary["md_steps_mean"] = grouped["md_steps"].mean()
+    summary["md_failed"] = grouped["md_failed"].sum()
     return summary.reset_index()
 
 
@@ -98,10 +103,13 @@ def model_label(teacher: str, mode: str) -> str:
     return "scratch" if mode == SCRATCH else f"{mode} from {teacher}"
 
 
+STRATEGY_MARKERS = "sD^v<>ph"
+
+
 def _marker(mode: str) -> dict:
-    return {SCRATCH: {"marker": "o"}, ZERO_SHOT: {"marker": "x", "linestyle": ":"}}.get(
-        mode, {"marker": "s"}
-    )
+    if mode in STRATEGIES:
+        return {"marker": STRATEGY_MARKERS[list(STRATEGIES).index(mode) % len(STRATEGY_MARKERS)]}
+    return {SCRATCH: {"marker": "o"}, ZERO_SHOT: {"marker": "x", "linestyle": ":"}}[mode]
 
 
 def plot_learning_curves(summary: pd.DataFrame, path) -> None:
@@ -157,13 +165,13 @@ def plot_cost(table: pd.DataFrame, path) -> None:
     for ax, (metric, title) in zip(axes, METRICS.items(), strict=True):
         for (teacher, mode), group in trained.groupby(["teacher", "mode"]):
             ax.scatter(
-                group["train_s"],
+                group[WALL_TIME],
                 group[metric],
                 label=model_label(teacher, mode),
                 marker=_marker(mode)["marker"],
             )
             for _, row in group.iterrows():
-                ax.annotate(str(row["n_real"]), (row["train_s"], row[metric]), fontsize=6)
+                ax.annotate(str(row["n_real"]), (row[WALL_TIME], row[metric]), fontsize=6)
         ax.set_xscale("log")
         ax.set_yscale("log")
         for axis, low, high in ((ax.xaxis, *ax.get_xlim()), (ax.yaxis, *ax.get_ylim())):
@@ -226,5 +234,37 @@ def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> No
         ax.set_xlabel(f"reference {unit}")
         ax.set_ylabel(f"MACE {unit}")
     ax_e.legend()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_stability(summary: pd.DataFrame, steps: int, path) -> None:
+    """MD steps survived (mean over seeds and trajectories; ``steps`` is the bound) against the
+    number of real structures, per teacher and mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), constrained_layout=True)
+    for (teacher, mode), group in summary.groupby(["teacher", "mode"]):
+        group = group.sort_values("n_real")
+        ax.plot(
+            group["n_real"],
+            group["md_steps_mean"],
+            **_marker(mode),
+            label=model_label(teacher, mode),
+        )
+    ax.axhline(steps, color="grey", linewidth=0.8, linestyle="--", label="bound (no failure)")
+    ax.set_xscale("log")
+    sizes = sorted(summary["n_real"].unique())
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_ylim(0, steps * 1.08)
+    ax.set_xlabel("real training structures")
+    ax.set_ylabel("MD steps survived (mean)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
     fig.savefig(path, dpi=150)
     plt.close(fig)

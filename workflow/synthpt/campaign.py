@@ -7,8 +7,10 @@ import os
 import re
 from dataclasses import dataclass
 
+from synthpt.strategies import STRATEGIES
+
 SCRATCH = "scratch"
-FINETUNE = "finetune"
+FINETUNE = "finetune"  # the default strategy
 ZERO_SHOT = "pretrained"  # a pre-trained model scored as it is, its E0s re-centred on the subset
 NO_TEACHER = "none"
 ZERO_SHOT_SEED = 0  # no training: one model per (teacher, n), whatever the training seeds
@@ -81,6 +83,11 @@ def _check_real(config: dict) -> None:
             f" {sorted(config['elements'])}"
         )
     if real_from_files(config):
+        if real.get("stress_key"):
+            raise ConfigError(
+                f"real.stress_key ({real['stress_key']!r}): stress is neither trained on nor"
+                " scored (the models fit energies and forces); remove the key"
+            )
         for path in real_files(config):
             if not os.path.isfile(path):
                 raise ConfigError(f"real: file '{path}' not found (relative to {os.getcwd()})")
@@ -187,7 +194,8 @@ class ModelId:
     @classmethod
     def from_path(cls, path: str) -> ModelId:
         match = re.fullmatch(
-            rf"(?:({SCRATCH})|({FINETUNE}|{ZERO_SHOT})/([^/]+))/n(\d+)/seed(\d+)", path
+            rf"(?:({SCRATCH})|({'|'.join([*STRATEGIES, ZERO_SHOT])})/([^/]+))/n(\d+)/seed(\d+)",
+            path,
         )
         if not match:
             raise ValueError(f"not a model path: {path!r}")
@@ -211,9 +219,14 @@ def teacher_of(pretrained: str) -> tuple[str, int | None]:
     return teacher, int(size) if size else None
 
 
+def strategies(config: dict) -> list[str]:
+    """The fine-tuning strategies the campaign runs (names of ``STRATEGIES``)."""
+    return config["finetune"].get("strategies", [FINETUNE])
+
+
 def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
-    """Every scored model of the campaign (optionally a slice of it): scratch and fine-tuned
-    per size and seed, and each pre-trained model zero-shot per size."""
+    """Every scored model of the campaign (optionally a slice of it): scratch and each
+    fine-tuning strategy per size and seed, and each pre-trained model zero-shot per size."""
     sizes = sizes or config["subsets"]["sizes"]
     seeds = seeds or config["subsets"]["seeds"]
     teachers = teachers or pretrained_models(config)
@@ -222,7 +235,7 @@ def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
         models += [ModelId(ZERO_SHOT, t, n, ZERO_SHOT_SEED) for t in teachers]
         for seed in seeds:
             models.append(ModelId(SCRATCH, NO_TEACHER, n, seed))
-            models += [ModelId(FINETUNE, t, n, seed) for t in teachers]
+            models += [ModelId(s, t, n, seed) for s in strategies(config) for t in teachers]
     return models
 
 

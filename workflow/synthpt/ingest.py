@@ -2,8 +2,8 @@
 
 Input files are anything ASE reads. Labels are looked up under the configured keys, in
 ``atoms.info``/``atoms.arrays`` or, where ASE parsed them into a calculator (extxyz ``energy``,
-``forces``, ``stress``), in its results. Output structures carry the labels under the campaign's
-explicit keys (``REFERENCE_energy``, ``REFERENCE_forces``, ``REFERENCE_stress``), in eV and Å,
+``forces``), in its results. Output structures carry the labels under the campaign's explicit
+keys (``REFERENCE_energy``, ``REFERENCE_forces``), in eV and Å,
 plus ``index`` (position in the pool or test set) and ``source`` (file:structure).
 """
 
@@ -76,7 +76,6 @@ def read_set(
     elements: list[str],
     energy_key: str = "energy",
     forces_key: str = "forces",
-    stress_key: str | None = None,
     energy_unit: str = "eV",
     length_unit: str = "Angstrom",
     config_types: list[str] | None = None,
@@ -85,7 +84,6 @@ def read_set(
     """Read, filter, validate and relabel the structures of ``paths``; return them and a report."""
     to_ev, to_angstrom = ENERGY_UNITS[energy_unit], LENGTH_UNITS[length_unit]
     energy_out, forces_out = label_keys(reference)
-    stress_out = f"{reference}_stress"
     known = set(elements)
     kept, report = [], {"files": {}, "filtered_config_type": 0, "filtered_size": 0}
     for path in paths:
@@ -104,9 +102,7 @@ def read_set(
             problem = cell_problem(atoms)
             if problem:
                 raise InputError(f"{where}: {problem}")
-            energy, forces, stress = checked_labels(
-                atoms, where, energy_key, forces_key, stress_key, known
-            )
+            energy, forces = checked_labels(atoms, where, energy_key, forces_key, known)
             clean = Atoms(
                 numbers=atoms.numbers,
                 positions=atoms.positions * to_angstrom,
@@ -122,8 +118,6 @@ def read_set(
                 }
             )
             clean.arrays[forces_out] = forces * to_ev / to_angstrom
-            if stress is not None:
-                clean.info[stress_out] = stress * to_ev / to_angstrom**3
             kept.append(clean)
     if not kept:
         raise InputError(f"{role} files {list(map(str, paths))}: no structure left after filters")
@@ -159,7 +153,6 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
         for key in (
             "energy_key",
             "forces_key",
-            "stress_key",
             "energy_unit",
             "length_unit",
             "config_types",

@@ -102,10 +102,9 @@ def checked_labels(
     where: str,
     energy_key: str,
     forces_key: str,
-    stress_key: str | None,
     elements: set[str] | None = None,
 ):
-    """(energy, forces, stress or None) of one structure; InputError naming ``where`` and the
+    """(energy, forces) of one structure; InputError naming ``where`` and the
     first problem. Labels are looked up in info/arrays, then in an attached calculator's results."""
     if elements is not None:
         unknown = sorted(set(atoms.get_chemical_symbols()) - elements)
@@ -132,18 +131,7 @@ def checked_labels(
         )
     if not np.all(np.isfinite(forces)):
         raise InputError(f"{where}: forces '{forces_key}' hold non-finite values")
-    stress = None
-    if stress_key:
-        stress = _label(atoms, stress_key, per_atom=False)
-        if stress is None:
-            raise InputError(f"{where}: no stress under key '{stress_key}'")
-        stress = np.asarray(stress, dtype=float).reshape(-1)
-        if stress.size == 9:
-            s = stress.reshape(3, 3)
-            stress = s[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-        if stress.size != 6 or not np.all(np.isfinite(stress)):
-            raise InputError(f"{where}: stress '{stress_key}' is not 6 or 3x3 finite values")
-    return energy, forces, stress
+    return energy, forces
 
 
 def validate_labels(
@@ -156,4 +144,4 @@ def validate_labels(
     """Raise InputError naming ``path``, the structure index and the first problem found."""
     known = set(elements) if elements else None
     for index, atoms in enumerate(structures):
-        checked_labels(atoms, f"{path}: structure {index}", energy_key, forces_key, None, known)
+        checked_labels(atoms, f"{path}: structure {index}", energy_key, forces_key, known)

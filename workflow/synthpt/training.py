@@ -1,4 +1,4 @@
-"""MACE training through mace-torch's own CLI (``mace_run_train``), resumable per work dir."""
+"""MACE training through mace-torch's own CLI (``mace_run_train``), one clean run per work dir."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 from synthpt.io import atomic_path, write_json
 from synthpt.provenance import sha256
 from synthpt.runtime import set_threads
+from synthpt.strategies import STRATEGIES
 
 MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
@@ -47,7 +47,7 @@ def n_valid(n_structures: int, valid_fraction: float) -> int:
     return max(1, int(valid_fraction * n_structures))
 
 
-PRETRAIN, SCRATCH, FINETUNE = "pretrain", "scratch", "finetune"
+PRETRAIN, SCRATCH = "pretrain", "scratch"  # the other modes: fine-tuning STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -63,30 +63,37 @@ class TrainingPlan:
     schedule: dict  # what mace_arguments reads: batch size, lr, weights, validation, EMA, plateau
     patience: int  # validation passes without a relative improvement of min_delta: stop
     min_delta: float
+    arguments: dict = field(default_factory=dict)  # a strategy's own mace_run_train flags
 
 
 def learning_rate(schedule: dict, mode: str) -> float:
-    """``lr`` is one number, or one per mode ({scratch: ..., finetune: ...})."""
+    """``lr`` is one number, or one per mode ({scratch: ..., finetune: ...}); a strategy
+    without its own rate uses finetune's."""
     lr = schedule["lr"]
-    return lr[mode] if isinstance(lr, dict) else lr
+    return lr.get(mode, lr.get("finetune")) if isinstance(lr, dict) else lr
 
 
 def training_plan(mode: str, settings: dict, n_train: int, teacher: str | None = None):
-    """The plan of a pre-training, scratch or fine-tuning run on ``n_train`` structures.
+    """The plan of a pre-training, scratch or fine-tuning run (``mode``: a strategy of
+    ``STRATEGIES``) on ``n_train`` structures.
 
     Scratch and fine-tuning share one schedule and stopping rule (the config's ``finetune``)
-    and differ only in their starting weights, E0s and learning rate; every run validates on
+    and differ only in their starting weights, E0s, learning rate and what the strategy's
+    entry changes; every run validates on
     a fixed set (the synthetic valid split, or the real validation set) every ``eval_steps``
     optimizer steps (pre-training: every ``eval_interval`` epochs) and stops by the rule or at
     the cap (``max_steps``; pre-training ``max_epochs``)."""
-    schedule = settings["schedule"]
+    strategy = STRATEGIES.get(mode)
+    if mode not in (PRETRAIN, SCRATCH) and strategy is None:
+        raise ValueError(f"'{mode}' is neither pretrain, scratch nor a strategy {list(STRATEGIES)}")
+    schedule = settings["schedule"] | (strategy.schedule if strategy else {})
     per_epoch = steps_per_epoch(n_train, schedule["batch_size"])
     if mode == PRETRAIN:
         epochs, interval = schedule["max_epochs"], schedule.get("eval_interval", 1)
     else:
         epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["max_steps"])
         interval = eval_interval_for_steps(n_train, schedule["batch_size"], schedule["eval_steps"])
-    if mode == FINETUNE:
+    if strategy:
         e0s = "refit"
     elif mode == SCRATCH and settings.get("e0s", "fit") != "fit":
         e0s = "given"
@@ -106,12 +113,13 @@ def training_plan(mode: str, settings: dict, n_train: int, teacher: str | None =
         mode=mode,
         labels=teacher if mode == PRETRAIN else settings["reference"],
         e0s=e0s,
-        from_pretrained=mode == FINETUNE,
+        from_pretrained=strategy is not None,
         epochs=epochs,
         steps_per_epoch=per_epoch,
         schedule=mace_schedule,
         patience=schedule["patience"],
         min_delta=schedule.get("min_delta", 0.0),
+        arguments=strategy.arguments if strategy else {},
     )
 
 
@@ -130,6 +138,7 @@ def mace_arguments(
     device: str,
     valid_file,
     foundation_model=None,
+    extra: dict | None = None,
 ) -> list[str]:
     """The mace_run_train argument list; architecture flags are ignored by mace when fine-tuning."""
     args = {
@@ -171,6 +180,7 @@ def mace_arguments(
     if foundation_model is not None:
         args["foundation_model"] = foundation_model
         args["multiheads_finetuning"] = False
+    args |= extra or {}
     return [f"--{key}" if value is None else f"--{key}={value}" for key, value in args.items()]
 
 
@@ -249,48 +259,26 @@ def run_identity(arguments: list[str], inputs=()) -> dict:
     }
 
 
-def _checkpoint_epoch(path: Path) -> int:
-    match = re.search(r"epoch-(\d+)", path.name)
-    return int(match[1]) if match else -1
-
-
-def readable_checkpoint(work_dir) -> Path | None:
-    """The newest checkpoint that loads; unreadable (torn) ones are deleted on the way, so
-    that mace's own ``load_latest`` cannot pick them."""
-    import torch
-
-    for path in sorted((Path(work_dir) / "checkpoints").glob("*.pt"), key=_checkpoint_epoch)[::-1]:
-        try:
-            torch.load(path, map_location="cpu", weights_only=False)
-            return path
-        except Exception as err:  # a torn file fails in many ways
-            log.warning("checkpoint %s is unreadable (%s): removed", path, type(err).__name__)
-            path.unlink()
-    return None
-
-
-def prepare_work_dir(work_dir, identity: dict) -> tuple[bool, str]:
-    """(resume, why): resume only an unfinished run with this very ``identity`` from its
-    newest readable checkpoint; otherwise empty ``work_dir`` (mace would load a stale
-    checkpoint as the final model) and start clean. A finished run is never resumed: a job
-    that runs again (``--forcerun``, a changed input) retrains from epoch 0."""
+def prepare_work_dir(work_dir, identity: dict) -> str:
+    """Empty ``work_dir`` for a run from epoch 0, record ``identity`` in it, and say what was
+    there. Training never resumes: mace-torch 0.3.16 checkpoints only the EMA weights of its
+    best pass (no raw weights, EMA state, RNG or sampler state, stopping rule), so a resumed
+    model is not the one an uninterrupted run makes; and mace would load a stale checkpoint."""
     work_dir = Path(work_dir)
     record = work_dir / COMMAND_FILE
     if not work_dir.exists():
         why = "a fresh run"
     elif (work_dir / FINISHED).exists():
-        why = "the previous run had finished: training again from epoch 0"
-    elif not record.exists() or json.loads(record.read_text()) != identity:
-        why = "a different run (command, input content or versions) was here: starting clean"
-    elif (checkpoint := readable_checkpoint(work_dir)) is None:
-        why = "no readable checkpoint of this run: starting clean"
+        why = "a finished run was here (forced or inputs changed): training again from epoch 0"
+    elif record.exists() and json.loads(record.read_text()) == identity:
+        why = "this run was interrupted: training it again from epoch 0, not resuming"
     else:
-        return True, f"resuming this run from {checkpoint.name}"
+        why = "an interrupted run of other inputs was here: starting clean"
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
     write_json(record, identity)
-    return False, why
+    return why
 
 
 def run_mace(
@@ -299,12 +287,11 @@ def run_mace(
     outputs,
     threads: int,
     log_file,
-    resume: bool,
     stopping: EarlyStopping,
     steps_per_epoch: int,
 ):
     """Run mace_run_train in this process (its imports are paid once per job) under the
-    ``stopping`` rule, resuming the checkpoints of ``work_dir`` when ``resume``; publish
+    ``stopping`` rule in ``work_dir``; publish
     ``outputs.model`` (pickled), ``outputs.compiled`` (TorchScript) and ``outputs.record``
     (JSON: steps, best epoch, why it stopped, wall time, validation curve) atomically."""
     os.environ.setdefault("MPLCONFIGDIR", str(Path(work_dir) / ".matplotlib"))
@@ -314,7 +301,6 @@ def run_mace(
     from mace.cli.run_train import run
     from mace.tools import build_default_arg_parser
 
-    arguments = [*arguments, "--restart_latest"] if resume else arguments
     args = build_default_arg_parser().parse_args(arguments)
     mace_train = tools.train
 
@@ -331,7 +317,7 @@ def run_mace(
         root.removeHandler(handler)
     start = time.perf_counter()
     with open(log_file, "a", buffering=1) as log, contextlib.redirect_stdout(log):
-        print(("resuming: " if resume else "running: ") + " ".join(["mace_run_train", *arguments]))
+        print("running: " + " ".join(["mace_run_train", *arguments]))
         tools.train = train_until_converged
         try:
             run(args)  # mace_run_train's own entry point, after its argument parsing
@@ -343,10 +329,7 @@ def run_mace(
             for handler in handlers:
                 root.addHandler(handler)
             root.setLevel(level)
-    record = stopping.record(steps_per_epoch) | {
-        "wall_s": round(time.perf_counter() - start, 2),
-        "resumed": resume,
-    }
+    record = stopping.record(steps_per_epoch) | {"wall_s": round(time.perf_counter() - start, 2)}
     for output, name in TRAINED.items():
         trained = Path(work_dir) / name
         if not trained.exists():

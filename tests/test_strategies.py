@@ -1,0 +1,134 @@
+"""Fine-tuning strategies: each entry of the table reaches mace_run_train and does what it says.
+A new strategy is one entry in synthpt.strategies and a case here."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from synthpt.strategies import STRATEGIES
+from synthpt.training import (
+    EarlyStopping,
+    mace_arguments,
+    prepare_work_dir,
+    run_mace,
+    training_plan,
+)
+
+TINY_ARCH = {
+    "num_channels": 4,
+    "max_L": 0,
+    "max_ell": 1,
+    "correlation": 2,
+    "r_max": 3.5,
+    "num_interactions": 2,
+    "radial_mlp": [8],
+}
+SCHEDULE = {
+    "batch_size": 1,
+    "lr": {"scratch": 0.01, "finetune": 0.01},
+    "energy_weight": 30,
+    "forces_weight": 100,
+    "max_steps": 4,
+    "eval_steps": 2,
+    "patience": 10,
+}
+BLOCKS = ("node_embedding", "interactions", "products", "readouts")
+
+
+def train(tmp_path, mode, name, foundation=None):
+    plan = training_plan(mode, {"reference": "ref", "schedule": SCHEDULE}, 2)
+    work = tmp_path / name
+    arguments = mace_arguments(
+        work_dir=work,
+        train_file=tmp_path / "train.extxyz",
+        valid_file=tmp_path / "valid.extxyz",
+        energy_key="ref_energy",
+        forces_key="ref_forces",
+        e0s="{6: -7.0}",
+        architecture=TINY_ARCH,
+        schedule=plan.schedule,
+        epochs=plan.epochs,
+        seed=1,
+        dtype="float64",
+        device="cpu",
+        foundation_model=foundation,
+        extra=plan.arguments,
+    )
+    prepare_work_dir(work, {"command": arguments})
+    outputs = SimpleNamespace(
+        **{k: tmp_path / f"{name}.{k}" for k in ("model", "compiled", "record")}
+    )
+    run_mace(
+        arguments, work, outputs, 1, tmp_path / f"{name}.log",
+        EarlyStopping(plan.patience, 0.0), plan.steps_per_epoch,
+    )  # fmt: skip
+    return plan, arguments, outputs.model
+
+
+@pytest.fixture(scope="module")
+def foundation(tmp_path_factory, cells):
+    """A pre-trained model (a few steps from scratch on made-up labels) and its data."""
+    from conftest import labelled
+    from synthpt.io import write_structures
+
+    tmp_path = tmp_path_factory.mktemp("strategies")
+    structures = labelled(cells, "ref")
+    write_structures(tmp_path / "train.extxyz", structures[:2])
+    write_structures(tmp_path / "valid.extxyz", structures[2:])
+    return tmp_path, train(tmp_path, "scratch", "pretrained")[2]
+
+
+def blocks_changed(before, after) -> dict:
+    import torch
+
+    return {
+        block: any(
+            not torch.equal(p, q)
+            for p, q in zip(
+                getattr(before, block).parameters(), getattr(after, block).parameters(), strict=True
+            )
+        )
+        for block in BLOCKS
+    }
+
+
+def learning_rates(arguments, model) -> dict:
+    """The learning rate of each parameter group, as mace's own optimizer set-up gives it."""
+    from mace.tools import build_default_arg_parser
+    from mace.tools.scripts_utils import get_params_options
+
+    args = build_default_arg_parser().parse_args(arguments)
+    return {group["name"]: group["lr"] for group in get_params_options(args, model)["params"]}
+
+
+EXPECTED = {
+    # strategy: (blocks that train, lr factor per group, forces weight)
+    "finetune": (set(BLOCKS), {"embedding": 1, "interactions_decay": 1, "readouts": 1}, 100),
+    "discriminative": (
+        set(BLOCKS),
+        {"embedding": 0.1, "interactions_decay": 0.3, "products": 1, "readouts": 1},
+        100,
+    ),
+    "frozen": ({"products", "readouts"}, {"embedding": 0, "interactions_decay": 0}, 100),
+    "energy_only": (set(BLOCKS), {"embedding": 1, "readouts": 1}, 0),
+}
+
+
+def test_every_strategy_is_tested():
+    assert set(EXPECTED) == set(STRATEGIES)
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_strategy_trains_the_blocks_it_says_at_the_rates_it_says(foundation, strategy):
+    from synthpt.evaluate import load_model
+
+    tmp_path, pretrained = foundation
+    plan, arguments, trained = train(tmp_path, strategy, strategy, foundation=pretrained)
+    assert plan.from_pretrained and plan.e0s == "refit"
+    trains, factors, forces_weight = EXPECTED[strategy]
+    assert plan.schedule["forces_weight"] == forces_weight
+    before, after = load_model(pretrained, "float64"), load_model(trained, "float64")
+    changed = blocks_changed(before, after)
+    assert {block for block, moved in changed.items() if moved} == trains
+    rates = learning_rates(arguments, load_model(pretrained, "float64"))
+    assert rates == pytest.approx(rates | {g: f * 0.01 for g, f in factors.items()})

@@ -1,0 +1,45 @@
+"""Fine-tuning strategies: how a pre-trained model is trained on the real subset. One entry
+each; every strategy runs under the same schedule and stopping rule as scratch training
+(config ``finetune``), changed only by what its entry says."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+# Layer-wise learning-rate factors (Zaverkin et al. 2023: smaller steps for earlier layers).
+# mace-torch 0.3.16 has one factor per block type, not per interaction layer.
+DISCRIMINATIVE_FACTORS = {
+    "embedding_lr_factor": 0.1,
+    "interactions_lr_factor": 0.3,
+    "products_lr_factor": 1.0,
+    "readouts_lr_factor": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """``arguments``: extra mace_run_train flags; ``schedule``: changes to the shared schedule."""
+
+    description: str
+    arguments: dict = field(default_factory=dict)
+    schedule: dict = field(default_factory=dict)
+
+
+STRATEGIES = {
+    "finetune": Strategy("naive: every weight at the fine-tuning learning rate"),
+    "discriminative": Strategy(
+        "layer-wise learning rates: embedding x0.1, interactions x0.3, products and readouts x1",
+        arguments={"lr_params_factors": json.dumps(DISCRIMINATIVE_FACTORS)},
+    ),
+    # mace 0.3.16's --freeze: 1-4 freeze the embedding only, 5 adds every interaction block,
+    # 6 the products, 7 the readouts; negative values (promised by its help) freeze nothing.
+    "frozen": Strategy(
+        "embedding and interaction blocks frozen (--freeze 5): products and readouts train",
+        arguments={"freeze": 5},
+    ),
+    "energy_only": Strategy(
+        "energies only: forces weight 0 (forces still scored)",
+        schedule={"forces_weight": 0.0},
+    ),
+}
