@@ -106,7 +106,7 @@ def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(config):
     models = sweep(config)
     sizes, seeds = config["subsets"]["sizes"], config["subsets"]["seeds"]
     teachers, strategies = len(config["teachers"]), len(config["finetune"]["strategies"])
-    assert strategies == 4  # finetune, discriminative, frozen, energy_only
+    assert strategies == 5  # finetune, discriminative, frozen, energy_only, lora
     assert len(models) == len(sizes) * (len(seeds) * (1 + strategies * teachers) + teachers)
     for model in models:
         assert ModelId.from_path(model.path) == model
@@ -130,16 +130,16 @@ def test_pretraining_size_sweep_adds_pretrained_models(config):
     models = sweep(config)
     assert ModelId.from_path("finetune/snap-s100/n10/seed1") in models
     assert ModelId.from_path("pretrained/snap-s300/n80/seed0") in models
-    assert len(models) == 4 * (3 * (1 + 4 * 3) + 3)
+    assert len(models) == 4 * (3 * (1 + 5 * 3) + 3)
 
 
 @pytest.mark.parametrize(
     "name, count, check",
     [
-        ("n20", 16, lambda m: m.n_real == 20),  # 3 seeds x (scratch + 4 strategies), zero-shot
-        ("seed2", 20, lambda m: m.seed == 2),
+        ("n20", 19, lambda m: m.n_real == 20),  # 3 seeds x (scratch + 5 strategies), zero-shot
+        ("seed2", 24, lambda m: m.seed == 2),
         ("scratch", 12, lambda m: m.mode == "scratch"),
-        ("teacher-snap", 52, lambda m: m.mode != "scratch" and m.teacher == "snap"),
+        ("teacher-snap", 64, lambda m: m.mode != "scratch" and m.teacher == "snap"),
     ],
 )
 def test_sweep_slices_select_one_size_seed_or_teacher(config, name, count, check):

@@ -1,6 +1,7 @@
 """Fine-tuning strategies: each entry of the table reaches mace_run_train and does what it says.
 A new strategy is one entry in synthpt.strategies and a case here."""
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -111,6 +112,7 @@ EXPECTED = {
     ),
     "frozen": ({"products", "readouts"}, {"embedding": 0, "interactions_decay": 0}, 100),
     "energy_only": (set(BLOCKS), {"embedding": 1, "readouts": 1}, 0),
+    "lora": (set(BLOCKS), {"embedding": 1, "readouts": 1}, 100),
 }
 
 
@@ -132,3 +134,18 @@ def test_strategy_trains_the_blocks_it_says_at_the_rates_it_says(foundation, str
     assert {block for block, moved in changed.items() if moved} == trains
     rates = learning_rates(arguments, load_model(pretrained, "float64"))
     assert rates == pytest.approx(rates | {g: f * 0.01 for g, f in factors.items()})
+    log = (tmp_path / f"{strategy}.log").read_text()
+    counts = [int(c) for c in re.findall(r"has (\d+) trainable parameters", log)]
+    if strategy == "lora":  # adapters train instead; the saved model is plain MACE again
+        assert "Injecting LoRA layers with rank=4" in log and len(set(counts)) == 2
+        assert not any("LoRA" in type(m).__name__ for m in after.modules())
+    else:
+        assert not counts
+
+
+def test_the_config_schema_offers_every_strategy(root):
+    import yaml
+
+    schema = yaml.safe_load((root / "config" / "schema.yaml").read_text())
+    finetune = schema["properties"]["finetune"]["allOf"][1]["properties"]
+    assert sorted(finetune["strategies"]["items"]["enum"]) == sorted(STRATEGIES)

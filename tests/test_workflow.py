@@ -162,9 +162,9 @@ def test_default_campaign_dag_builds(root, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
-    # 6 + 8 MD shards, 1 SNAP batch + 8 xTB labelling, 1 + 60 training (scratch and 4
-    # strategies), 60 + 4 + 1 scores...
-    assert totals and int(totals[-1]) == 162
+    # 6 + 8 MD shards, 1 SNAP batch + 8 xTB labelling, 1 + 72 training (scratch and 5
+    # strategies), 72 + 4 + 1 scores...
+    assert totals and int(totals[-1]) == 186
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):

@@ -38,6 +38,10 @@ STRATEGIES = {
         "embedding and interaction blocks frozen (--freeze 5): products and readouts train",
         arguments={"freeze": 5},
     ),
+    "lora": Strategy(
+        "low-rank adapters (rank 4) on every linear layer, merged into the weights when saved",
+        arguments={"lora": True, "lora_rank": 4, "lora_alpha": 1.0},
+    ),
     "energy_only": Strategy(
         "energies only: forces weight 0 (forces still scored)",
         schedule={"forces_weight": 0.0},
