@@ -193,3 +193,48 @@ def test_a_calculator_that_rejects_most_structures_fails_the_job():
     with pytest.raises(RuntimeError, match="'gfn1' rejected 6 of 10 structures"):
         check_rejects(6, 10, "gfn1", 0.5)
     check_rejects(0, 0, "gfn1", 0.0)
+
+
+def test_the_schema_offers_every_calculator_type_and_each_has_a_cost(root):
+    import yaml
+
+    from synthpt.calculators import CALCULATOR_TYPES, seconds_per_call
+
+    schema = yaml.safe_load((root / "config" / "schema.yaml").read_text())
+    types = schema["properties"]["calculators"]["additionalProperties"]["properties"]["type"]
+    assert sorted(types["enum"]) == sorted(CALCULATOR_TYPES)
+    for name in CALCULATOR_TYPES:
+        assert seconds_per_call({"type": name}, 64) > 0
+    # xTB and DFT grow with the cube of the size, the potentials linearly
+    assert seconds_per_call({"type": "xtb"}, 128) == 8 * seconds_per_call({"type": "xtb"}, 64)
+    assert seconds_per_call({"type": "lammps", "potential": "tersoff"}, 128) == 0.02
+
+
+def test_pyscf_forces_are_the_gradient_of_its_energy():
+    """A water molecule at PBE/STO-3G: forces against central differences of the energy."""
+    from ase import Atoms
+
+    calculator = make_calculator(
+        "dft", {"type": "pyscf", "xc": "PBE", "basis": "sto-3g"}, ["H", "O"]
+    )
+    water = Atoms("OH2", positions=[[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
+    water.calc = calculator
+    forces = water.get_forces()
+    assert np.abs(forces).max() > 0.1  # not at the minimum
+    step = 1e-3
+    for atom, axis in ((0, 2), (1, 1), (2, 2)):
+        energies = []
+        for sign in (1, -1):
+            moved = water.copy()
+            moved.positions[atom, axis] += sign * step
+            moved.calc = calculator
+            energies.append(moved.get_potential_energy())
+        assert forces[atom, axis] == pytest.approx(
+            -(energies[0] - energies[1]) / (2 * step), abs=2e-3
+        )
+    assert -2100 < water.get_potential_energy() < -2000  # ~ -75 Hartree, in eV
+    with pytest.raises(ValueError, match="periodic"):
+        periodic = water.copy()
+        periodic.cell, periodic.pbc = [5, 5, 5], True
+        periodic.calc = calculator
+        periodic.get_potential_energy()

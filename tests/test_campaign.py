@@ -87,6 +87,14 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
             r"real.stress_key \('stress'\): stress is neither trained on nor scored",
         ),
         (
+            lambda c: c["structures"].update(source="molecules", molecules=["H2O"]),
+            r"structures.molecules: H2O holds \['H', 'O'\], not in elements \['C'\]",
+        ),
+        (
+            lambda c: c["structures"].update(source="molecules", molecules=["C60-ish"]),
+            "'C60-ish' is not in ASE's g2 set",
+        ),
+        (
             lambda c: c["calculators"].update(gap={"type": "gap", "xml": "none.xml"}),
             "calculators.gap.xml: file 'none.xml' not found",
         ),

@@ -69,6 +69,32 @@ def test_units_are_converted_to_ev_and_angstrom(tmp_path, cells):
     assert np.allclose(pool[0].cell, cells[0].cell)
 
 
+def test_md17_style_molecules_in_kcal_per_mol(tmp_path):
+    """Molecules as MD17 ships them: no cell, energies and forces in kcal/mol (per Å)."""
+    from ase.build import molecule
+    from ase.units import kcal, mol
+
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(5):
+        atoms = molecule("CH3CH2OH")
+        atoms.rattle(0.05, seed=k)
+        atoms.info["energy"] = -97000.0 + rng.normal()  # kcal/mol, as in MD17's ethanol
+        atoms.arrays["forces"] = rng.normal(size=(len(atoms), 3)) * 30  # kcal/mol/Å
+        frames.append(atoms)
+    write(tmp_path / "ethanol.extxyz", frames[:4])
+    write(tmp_path / "ethanol-test.extxyz", frames[4:])
+    section_ = section(tmp_path / "ethanol.extxyz", tmp_path / "ethanol-test.extxyz")
+    pool, test, _ = ingest(section_ | {"energy_unit": "kcal/mol"}, "ccsd", ["C", "H", "O"], 2)
+    assert len(pool) == 4 and len(test) == 1
+    to_ev = kcal / mol
+    assert pool[0].info["ccsd_energy"] == pytest.approx(frames[0].info["energy"] * to_ev)
+    assert np.allclose(pool[0].arrays["ccsd_forces"], frames[0].arrays["forces"] * to_ev)
+    assert not pool[0].pbc.any() and pool[0].cell.rank == 0  # kept a molecule: no cell made up
+    with pytest.raises(InputError, match=r"elements \['H', 'O'\] are not in"):
+        ingest(section_, "ccsd", ["C"], 2)
+
+
 def test_filters_by_config_type_and_size(tmp_path, cells):
     pool = tmp_path / "pool.extxyz"
     write(pool, dft_style(cells[:1], config_type="liquid") + dft_style(cells[1:2]))

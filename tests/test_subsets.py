@@ -38,3 +38,13 @@ def test_too_few_structures_is_an_error(pool_source):
         split_pool_test(pool_source, 30, 5, seed=1)
     with pytest.raises(ValueError, match="subset of 40 asked from a pool of 30"):
         nested_subset(pool_source, 40, seed=1)
+
+
+def test_a_subset_without_an_element_is_named():
+    from ase import Atoms
+
+    from synthpt.subsets import missing_elements
+
+    water, methane = Atoms("OH2"), Atoms("CH4")
+    assert missing_elements([water, water], ["C", "H", "O"]) == ["C"]
+    assert missing_elements([water, methane], ["C", "H", "O"]) == []

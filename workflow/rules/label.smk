@@ -165,6 +165,7 @@ rule subset_real:
     params:
         seed=config["seed"],
         n_valid=config["subsets"]["n_valid"],
+        elements=config["elements"],
     script:
         "../scripts/subset.py"
 

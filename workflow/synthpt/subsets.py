@@ -41,6 +41,12 @@ def validation_split(pool: list[Atoms], n_valid: int, seed: int):
     return split(pool, n_valid, seed, VALID_STREAM)
 
 
+def missing_elements(structures: list[Atoms], elements: list[str]) -> list[str]:
+    """The campaign's elements that no structure of ``structures`` contains."""
+    present = {symbol for atoms in structures for symbol in atoms.get_chemical_symbols()}
+    return [element for element in elements if element not in present]
+
+
 def nested_subset(pool: list[Atoms], n: int, seed: int) -> list[Atoms]:
     """The first ``n`` of one fixed permutation of the pool: n25 ⊂ n50 ⊂ ... for any sizes."""
     if n > len(pool):
