@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -38,13 +37,14 @@ def slurm():
 
 
 def profile_command(workdir, configfile, *targets):
-    return [
-        sys.executable, "-m", "snakemake", "--profile", str(ROOT / "slurm"),
-        "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(configfile), "--slurm-init-seconds-before-status-checks", "2",
+    """The README's `make slurm` (the profile through synthpt.launch), on a test cluster."""
+    arguments = [
+        "--directory", str(workdir), "--configfile", str(configfile),
+        "--slurm-init-seconds-before-status-checks", "2",
         "--slurm-logdir", str(Path(workdir) / "slurm_logs"), "--slurm-keep-successful-logs",
         "--jobs", "4", "--cores", "2", *targets,
     ]  # fmt: skip
+    return ["make", "-C", str(ROOT), "slurm", f"ARGS={' '.join(arguments)}"]
 
 
 def slurm_job_logs(workdir) -> dict[str, list[Path]]:
