@@ -461,6 +461,32 @@ def bench_learning(results=ROOT / "results/default"):
         f"models stopped by the cap: {int((trained['stopped_by'] == 'cap').sum())}"
         f" of {len(trained)}"
     )
+    bench_strategies(table_.merge(times), summary)
+
+
+def bench_strategies(table_, summary):
+    """Each mode at the smallest n against scratch, its cost and its MD stability."""
+    smallest = summary["n_real"].min()
+    base = summary[(summary["mode"] == "scratch") & (summary["n_real"] == smallest)].iloc[0]
+    rows = []
+    for mode, group in table_.groupby("mode"):
+        at_smallest = summary[(summary["mode"] == mode) & (summary["n_real"] == smallest)].iloc[0]
+        trained = group[group["train_s"] > 0]
+        md_share = (trained["md_s"] / trained["train_s"]).max() if len(trained) else float("nan")
+        rows.append((
+            mode,
+            at_smallest["e_rmse_mean"] / base["e_rmse_mean"],
+            at_smallest["f_rmse_mean"] / base["f_rmse_mean"],
+            group["steps"].mean(), group["train_s"].mean(),
+            group["md_steps"].mean(), int(group["md_failed"].sum()), len(group),
+            md_share,
+        ))  # fmt: skip
+    table(
+        f"Modes: error at n = {smallest} over scratch's, cost, MD stability (all n and seeds)",
+        ["mode", "energy ratio", "force ratio", "steps", "train s", "MD steps survived",
+         "trajectories failed", "models", "MD s / train s (max)"],
+        rows,
+    )  # fmt: skip
 
 
 JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:    .*\n)+)", re.M)
