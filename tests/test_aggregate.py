@@ -128,3 +128,24 @@ def test_agreement_of_a_teacher_that_is_the_reference_shifted(cells):
     structures[0].arrays["teacher_forces"] = structures[0].arrays["teacher_forces"] + 1.0
     noisy = agreement(structures, "teacher", "ref")
     assert noisy["forces_rmse"] == pytest.approx(np.sqrt(1 / 3)) and noisy["forces_r"] < 1
+
+
+def test_agreement_removes_each_levels_energy_zero_per_element():
+    """Molecules of three compositions: a teacher whose zero differs per element (and whose
+    energies are otherwise the reference's) agrees perfectly; a plain mean would not."""
+    from ase.build import molecule
+
+    rng = np.random.default_rng(0)
+    structures = []
+    for name in ("CH3CH2OH", "CH3COOH", "CH3OH", "CH3CH2OH", "CH3COOH", "CH3OH"):
+        atoms = molecule(name)
+        counts = {s: atoms.get_chemical_symbols().count(s) for s in "CHO"}
+        reference = -100 * counts["C"] - 10 * counts["H"] - 400 * counts["O"] + rng.normal()
+        teacher = reference + 5 * counts["C"] - 3 * counts["H"] + 20 * counts["O"]
+        forces = rng.normal(size=(len(atoms), 3))
+        atoms.info.update(ref_energy=reference, teacher_energy=teacher)
+        atoms.arrays.update(ref_forces=forces, teacher_forces=forces)
+        structures.append(atoms)
+    row = agreement(structures, "teacher", "ref")
+    assert row["energy_r"] == pytest.approx(1.0) and row["energy_rmse_centred"] < 1e-6
+    assert 0 < row["energy_spread"] < 1000  # the noise, not the ~40 eV/atom between molecules

@@ -188,17 +188,28 @@ def plot_cost(table: pd.DataFrame, path) -> None:
 
 def agreement(structures, teacher: str, reference: str) -> dict:
     """How a teacher's labels track the reference's on the same structures: Pearson r and RMSE
-    of per-atom energies (each centred on its mean: the zeros differ) and force components."""
+    of per-atom energies and of force components. The energy zeros differ per element, so each
+    level's energies are taken relative to its own least-squares E0 per element (for one
+    element and equal sizes: centred on the mean)."""
+    from synthpt.e0s import composition_matrix
     from synthpt.io import energy_forces
     from synthpt.labelling import label_keys
 
     ref = [energy_forces(a, *label_keys(reference)) for a in structures]
     own = [energy_forces(a, *label_keys(teacher)) for a in structures]
     n = np.array([len(a) for a in structures])
-    e_ref, e_own = np.array([e for e, _ in ref]) / n, np.array([e for e, _ in own]) / n
+    elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
+    counts = composition_matrix(structures, elements).astype(float)
+
+    def relative(energies):
+        energies = np.array(energies)
+        e0, *_ = np.linalg.lstsq(counts, energies, rcond=None)
+        return (energies - counts @ e0) / n
+
+    e_ref, e_own = relative([e for e, _ in ref]), relative([e for e, _ in own])
     f_ref = np.concatenate([f.ravel() for _, f in ref])
     f_own = np.concatenate([f.ravel() for _, f in own])
-    de = (e_own - e_own.mean()) - (e_ref - e_ref.mean())
+    de = e_own - e_ref
     return {
         "teacher": teacher,
         "reference": reference,
