@@ -174,7 +174,9 @@ def label_batches(pattern, teacher):
 def generation_minutes(stream):
     settings = config["structures"]
     if SOURCE in TRAJECTORY_SOURCES:
-        calls = trajectory_picoseconds(settings) * 1000 / settings.get("timestep_fs", 1.0)
+        calls = (
+            trajectory_picoseconds(settings) * 1000 / settings.get("timestep_fs", 1.0)
+        )
     else:
         calls = 1 + settings["relax_steps"]
     return shard_minutes(stream, calls, settings[STRUCTURE_BUILDER])
