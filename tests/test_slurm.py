@@ -145,4 +145,4 @@ def test_cancelled_training_is_retried_from_epoch_0(tmp_path):
     assert "this run was interrupted: training it again from epoch 0" in log
     assert epochs_trained(log) == list(range(config["pretrain"]["max_epochs"]))
     table = pd.read_csv(tmp_path / "results" / "tiny" / "learning_curves.csv")
-    assert len(table) == 6 and table["f_rmse"].notna().all()  # 4 trained, 2 zero-shot
+    assert len(table) == 8 and table["f_rmse"].notna().all()  # 6 trained, 2 zero-shot
