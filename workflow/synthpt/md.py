@@ -113,6 +113,33 @@ class LammpsDynamics:
         self.lmp.close()
 
 
+def sample(
+    dynamics, atoms: Atoms, settings: dict, temperature: float, trajectory: int, n_snapshots, info
+) -> list[Atoms]:
+    """The last ``n_snapshots`` (None: all) of the snapshots taken every ``snapshot_ps`` of
+    ``anneal_ps`` at ``temperature``, each with ``info``; ``index`` numbers them across the
+    grid of trajectories."""
+    per_trajectory = snapshots_per_trajectory(settings)
+    n_snapshots = per_trajectory if n_snapshots is None else n_snapshots
+    interval = steps(settings["snapshot_ps"], settings["timestep_fs"])
+    dynamics.run(interval * (per_trajectory - n_snapshots), temperature, temperature)
+    snapshots = []
+    for k in range(per_trajectory - n_snapshots, per_trajectory):
+        dynamics.run(interval, temperature, temperature)
+        snapshot = Atoms(
+            atoms.symbols, positions=dynamics.positions(), cell=atoms.cell, pbc=atoms.pbc
+        )
+        if snapshot.pbc.any():
+            snapshot.wrap()
+        snapshot.info.update(
+            {"index": trajectory * n_snapshots + len(snapshots)}
+            | info
+            | {"trajectory": trajectory, "time_ps": round((k + 1) * settings["snapshot_ps"], 6)}
+        )
+        snapshots.append(snapshot)
+    return snapshots
+
+
 def melt_quench_anneal(
     trajectory: int,
     density: float,
@@ -135,32 +162,15 @@ def melt_quench_anneal(
     dynamics_type = LammpsDynamics if isinstance(driver, tuple) else AseDynamics
     dynamics = dynamics_type(atoms, driver, settings, rng, melt)
     timestep = settings["timestep_fs"]
-    per_trajectory = snapshots_per_trajectory(settings)
-    n_snapshots = per_trajectory if n_snapshots is None else n_snapshots
-    interval = steps(settings["snapshot_ps"], timestep)
     try:
         dynamics.run(steps(settings["melt_ps"], timestep), melt, melt)
         dynamics.run(steps(settings["quench_ps"], timestep), melt, temperature)
-        dynamics.run(interval * (per_trajectory - n_snapshots), temperature, temperature)
-        snapshots = []
-        for k in range(per_trajectory - n_snapshots, per_trajectory):
-            dynamics.run(interval, temperature, temperature)
-            snapshot = Atoms(
-                atoms.symbols, positions=dynamics.positions(), cell=atoms.cell, pbc=True
-            )
-            snapshot.wrap()
-            snapshot.info.update(
-                {
-                    "index": trajectory * n_snapshots + len(snapshots),
-                    "stream": stream,
-                    "config_type": "melt_quench_anneal",
-                    "density": density,
-                    "anneal_temperature": temperature,
-                    "trajectory": trajectory,
-                    "time_ps": round((k + 1) * settings["snapshot_ps"], 6),
-                }
-            )
-            snapshots.append(snapshot)
+        snapshots = sample(dynamics, atoms, settings, temperature, trajectory, n_snapshots, {
+            "stream": stream,
+            "config_type": "melt_quench_anneal",
+            "density": density,
+            "anneal_temperature": temperature,
+        })  # fmt: skip
     finally:
         dynamics.close()
     log.info(
@@ -190,30 +200,14 @@ def molecular_trajectory(
     rng = structure_rng(seed, stream, trajectory)
     atoms = molecule(name)
     dynamics = AseDynamics(atoms, driver, settings, rng, temperature)
-    timestep, interval = (
-        settings["timestep_fs"],
-        steps(settings["snapshot_ps"], settings["timestep_fs"]),
-    )
-    per_trajectory = snapshots_per_trajectory(settings)
-    n_snapshots = per_trajectory if n_snapshots is None else n_snapshots
-    snapshots = []
     try:
-        dynamics.run(steps(settings.get("equilibrate_ps", 0.0), timestep), temperature, temperature)
-        dynamics.run(interval * (per_trajectory - n_snapshots), temperature, temperature)
-        for k in range(per_trajectory - n_snapshots, per_trajectory):
-            dynamics.run(interval, temperature, temperature)
-            snapshot = Atoms(atoms.symbols, positions=dynamics.positions())
-            snapshot.info.update(
-                {
-                    "index": trajectory * n_snapshots + len(snapshots),
-                    "stream": stream,
-                    "config_type": name,
-                    "temperature": temperature,
-                    "trajectory": trajectory,
-                    "time_ps": round((k + 1) * settings["snapshot_ps"], 6),
-                }
-            )
-            snapshots.append(snapshot)
+        equilibrate = steps(settings.get("equilibrate_ps", 0.0), settings["timestep_fs"])
+        dynamics.run(equilibrate, temperature, temperature)
+        snapshots = sample(dynamics, atoms, settings, temperature, trajectory, n_snapshots, {
+            "stream": stream,
+            "config_type": name,
+            "temperature": temperature,
+        })  # fmt: skip
     finally:
         dynamics.close()
     log.info(
