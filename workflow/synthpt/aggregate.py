@@ -191,7 +191,7 @@ def agreement(structures, teacher: str, reference: str) -> dict:
     of per-atom energies and of force components. The energy zeros differ per element, so each
     level's energies are taken relative to its own least-squares E0 per element (for one
     element and equal sizes: centred on the mean)."""
-    from synthpt.e0s import composition_matrix
+    from synthpt.e0s import composition_matrix, fit_e0s
     from synthpt.io import energy_forces
     from synthpt.labelling import label_keys
 
@@ -199,12 +199,11 @@ def agreement(structures, teacher: str, reference: str) -> dict:
     own = [energy_forces(a, *label_keys(teacher)) for a in structures]
     n = np.array([len(a) for a in structures])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
-    counts = composition_matrix(structures, elements).astype(float)
+    counts = composition_matrix(structures, elements)
 
     def relative(energies):
-        energies = np.array(energies)
-        e0, *_ = np.linalg.lstsq(counts, energies, rcond=None)
-        return (energies - counts @ e0) / n
+        e0 = fit_e0s(structures, energies, elements)  # keyed in the order of ``elements``
+        return (np.asarray(energies) - counts @ np.array(list(e0.values()))) / n
 
     e_ref, e_own = relative([e for e, _ in ref]), relative([e for e, _ in own])
     f_ref = np.concatenate([f.ravel() for _, f in ref])
