@@ -85,6 +85,7 @@ rule finetune:
     params:
         mode=lambda wildcards: wildcards.strategy,
         settings=training_settings("finetune"),
+        # read by train.py through the table; here so that a changed entry reruns its models
         strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
         work_dir=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/work",
     script:

@@ -21,7 +21,6 @@ MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
 TRAINED = {"model": f"{MODEL_NAME}.model", "compiled": f"{MODEL_NAME}_compiled.model"}
 NEVER = 10**9  # a patience that never runs out
-log = logging.getLogger(__name__)
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
