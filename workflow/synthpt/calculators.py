@@ -238,12 +238,7 @@ class PySCFCalculator(Calculator):
         if self.atoms.pbc.any():
             raise ValueError("PySCFCalculator computes molecules: this structure is periodic")
         molecule = gto.M(
-            atom=[
-                (s, p)
-                for s, p in zip(
-                    self.atoms.get_chemical_symbols(), self.atoms.positions, strict=True
-                )
-            ],
+            atom=list(zip(self.atoms.get_chemical_symbols(), self.atoms.positions, strict=True)),
             basis=self.basis,
             charge=self.charge,
             spin=self.spin,
