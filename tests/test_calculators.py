@@ -238,3 +238,73 @@ def test_pyscf_forces_are_the_gradient_of_its_energy():
         periodic.cell, periodic.pbc = [5, 5, 5], True
         periodic.calc = calculator
         periodic.get_potential_energy()
+
+
+def central_difference_forces(atoms, calculator, moves, step=1e-4):
+    forces = []
+    for atom, axis in moves:
+        energies = []
+        for sign in (1, -1):
+            moved = atoms.copy()
+            moved.positions[atom, axis] += sign * step
+            moved.calc = calculator
+            energies.append(moved.get_potential_energy())
+        forces.append(-(energies[0] - energies[1]) / (2 * step))
+    return np.array(forces)
+
+
+def test_nep_teacher_gives_gradient_forces_in_cells_and_for_molecules(tmp_path):
+    """A NEP4 file through calorine: forces are the energy's gradient, in a periodic cell and
+    for a molecule with no cell, whose energy does not depend on the vacuum around it."""
+    from ase.build import molecule
+
+    from conftest import write_nep4
+
+    spec = {"type": "nep", "potential": write_nep4(tmp_path / "nep.txt", ["C", "H", "O"])}
+    calculator = make_calculator("nep", spec, ["C", "H", "O"])
+    moves = [(0, 0), (5, 2), (8, 1)]
+    ethanol = molecule("CH3CH2OH")
+    assert ethanol.cell.rank == 0 and not ethanol.pbc.any()
+    ethanol.calc = calculator
+    forces = ethanol.get_forces()[[m[0] for m in moves], [m[1] for m in moves]]
+    assert np.abs(forces).max() > 1e-2
+    assert forces == pytest.approx(central_difference_forces(ethanol, calculator, moves), abs=1e-5)
+    boxed = ethanol.copy()
+    boxed.cell, boxed.pbc = [40, 40, 40], True
+    boxed.center()
+    boxed.calc = calculator
+    assert boxed.get_potential_energy() == pytest.approx(ethanol.get_potential_energy(), abs=1e-8)
+    (labelled,), rejects = label([ethanol], calculator, "nep", 1e6)
+    assert not rejects and np.allclose(labelled.arrays["nep_forces"], ethanol.get_forces())
+    cell = diamond()
+    cell.calc = make_calculator("nep", spec, ["C"])
+    forces = cell.get_forces()[[m[0] for m in moves], [m[1] for m in moves]]
+    assert forces == pytest.approx(central_difference_forces(cell, cell.calc, moves), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "first_line, elements, problem",
+    [
+        ("nep3 1 C", ["C"], "a NEP3 model; calorine 4.1, which synthpt uses, reads NEP4 only"),
+        ("nep4_dipole 1 C", ["C"], "a NEP4 'dipole' model; a teacher needs an energy model"),
+        ("nep4 2 C H", ["C", "H", "O"], r"has no parameters for O \(its elements: C H\)"),
+        ("ANN 30 0", ["C"], "not a NEP model file"),
+    ],
+)
+def test_a_nep_file_that_cannot_label_the_campaign_is_refused_before_any_job(
+    tmp_path, first_line, elements, problem
+):
+    import yaml
+
+    from conftest import ROOT
+    from synthpt.campaign import ConfigError, check_config
+
+    path = tmp_path / "nep.txt"
+    path.write_text(first_line + "\ncutoff 5 4\n")
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["elements"] = elements
+    config["calculators"]["nep"] = {"type": "nep", "potential": str(path)}
+    with pytest.raises(ConfigError, match=f"calculators.nep.potential: file '{path}': {problem}"):
+        check_config(config)
+    with pytest.raises(CalculatorConfigError, match=problem):
+        make_calculator("nep", config["calculators"]["nep"], elements)

