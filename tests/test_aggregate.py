@@ -7,6 +7,7 @@ from synthpt.aggregate import (
     COLUMNS,
     agreement,
     collect,
+    curve_columns,
     data_efficiency,
     plot_cost,
     plot_learning_curves,
@@ -56,6 +57,19 @@ def test_table_has_one_row_per_model_and_documented_columns(metric_files):
     assert not {"train_s", "md_s"} & set(COLUMNS)  # wall times: apart, in training_time.csv
     assert len(table) == 16
     assert table.iloc[0][["mode", "n_real", "seed"]].tolist() == ["finetune", 10, 1]
+    assert curve_columns(table) == COLUMNS
+
+
+def test_per_element_force_errors_become_columns_and_summary_means(metric_files):
+    for path in metric_files:
+        row = json.loads(path.read_text())
+        error = 0.2 * row["seed"]
+        path.write_text(json.dumps(row | {"f_rmse_H": error, "f_rmse_C": 2 * error}))
+    table = collect(metric_files)
+    assert curve_columns(table) == [*COLUMNS, "f_rmse_C", "f_rmse_H"]
+    summary = summarize(table)
+    assert summary["f_rmse_H_mean"].tolist() == pytest.approx([0.3] * len(summary))
+    assert summary["f_rmse_C_mean"].tolist() == pytest.approx([0.6] * len(summary))
 
 
 def test_summary_and_gain(metric_files):

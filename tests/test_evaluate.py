@@ -19,9 +19,21 @@ def test_metrics_use_per_atom_energies_in_mev_and_force_components():
     assert scores["e_mae"] == pytest.approx(150.0)
     assert scores["f_rmse"] == pytest.approx(0.3) and scores["f_mae"] == pytest.approx(0.3)
     assert scores["n_test"] == 2
+    assert not any(key.startswith("f_rmse_") for key in scores)  # one element: no split
     tagged = with_predictions([small, large], predicted_energies, predicted_forces)
     assert tagged[1].info["MACE_energy"] == pytest.approx(-20.8)
     assert "MACE_energy" not in large.info
+
+
+def test_several_elements_get_a_force_error_each():
+    water = Atoms("OH2", positions=np.zeros((3, 3)))
+    water.info["ref_energy"] = 0.0
+    water.arrays["ref_forces"] = np.zeros((3, 3))
+    predicted = np.array([[0.6, 0.0, 0.0], [0.0, 0.3, 0.0], [0.0, 0.0, -0.3]])
+    scores = metrics([water], "ref_energy", "ref_forces", [0.0], [predicted])
+    assert scores["f_rmse_O"] == pytest.approx(0.6 / np.sqrt(3))
+    assert scores["f_rmse_H"] == pytest.approx(0.3 / np.sqrt(3))
+    assert scores["f_rmse"] == pytest.approx(np.sqrt((0.36 + 0.09 + 0.09) / 9))
 
 
 def test_compiled_model_predicts_as_mace_does(tiny_model, cells, tmp_path):

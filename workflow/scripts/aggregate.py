@@ -14,9 +14,9 @@ import json  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from synthpt.aggregate import (  # noqa: E402
-    COLUMNS,
     TIMES,
     collect,
+    curve_columns,
     data_efficiency,
     pretraining_gain,
     summarize,
@@ -26,7 +26,7 @@ from synthpt.io import write_table  # noqa: E402
 table = collect(sm.input.models)
 summary = summarize(table)
 outputs = {
-    "table": table[COLUMNS],
+    "table": table[curve_columns(table)],
     "times": table[TIMES],
     "summary": summary,
     "gain": pretraining_gain(summary),

@@ -13,7 +13,7 @@ from dataclasses import asdict  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from synthpt.aggregate import COLUMNS, collect, plot_learning_curves, summarize  # noqa: E402
+from synthpt.aggregate import collect, curve_columns, plot_learning_curves, summarize  # noqa: E402
 from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.io import atomic_path, write_table  # noqa: E402
 
@@ -25,7 +25,7 @@ missing = pd.DataFrame(
     [asdict(ModelId.from_path(model)) for model, _ in missing],
     columns=["mode", "teacher", "n_real", "seed"],
 )
-write_table(sm.output.table, table[COLUMNS])
+write_table(sm.output.table, table[curve_columns(table)])
 write_table(sm.output.missing, missing)
 with atomic_path(sm.output.curves) as tmp:
     plot_learning_curves(summarize(table), tmp)

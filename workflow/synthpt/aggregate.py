@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from synthpt.campaign import SCRATCH, ZERO_SHOT
-from synthpt.evaluate import COST, WALL_TIME
+from synthpt.evaluate import COST, ELEMENT_FORCES, WALL_TIME
 from synthpt.strategies import STRATEGIES
 
 IDENTITY = ["teacher", "mode", "n_real", "seed"]
@@ -20,10 +20,16 @@ METRICS = {"e_rmse": "energy RMSE (meV/atom)", "f_rmse": "force RMSE (eV/Å)"}
 
 def collect(metric_files) -> pd.DataFrame:
     """One row per model, sorted, from the evaluate step's metrics.json files: the columns
-    of learning_curves.csv (``COLUMNS``), then the training wall time."""
+    of learning_curves.csv (``curve_columns``), then the training wall time."""
     rows = [json.loads(open(path).read()) for path in metric_files]
-    table = pd.DataFrame(rows, columns=[*COLUMNS, *TIMES[len(IDENTITY) :]])
+    elements = sorted({key for row in rows for key in row if key.startswith(ELEMENT_FORCES)})
+    table = pd.DataFrame(rows, columns=[*COLUMNS, *elements, *TIMES[len(IDENTITY) :]])
     return table.sort_values(["mode", "teacher", "n_real", "seed"], ignore_index=True)
+
+
+def curve_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of learning_curves.csv: ``COLUMNS``, then per-element force errors if any."""
+    return [*COLUMNS, *(c for c in table.columns if c.startswith(ELEMENT_FORCES))]
 
 
 def summarize(table: pd.DataFrame) -> pd.DataFrame:
@@ -32,6 +38,8 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     grouped = table.groupby(["teacher", "mode", "n_real"])
     summary = grouped[list(METRICS)].agg(["mean", "std", "count"])
     summary.columns = [f"{metric}_{stat}" for metric, stat in summary.columns]
+    for column in curve_columns(table)[len(COLUMNS) :]:
+        summary[f"{column}_mean"] = grouped[column].mean()
     summary["steps_mean"] = grouped["steps"].mean()
     summary["stopped_by_cap"] = grouped["stopped_by"].agg(lambda s: int((s == "cap").sum()))
     summary["md_steps_mean"] = grouped["md_steps"].mean()

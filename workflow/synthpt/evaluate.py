@@ -126,19 +126,30 @@ def predict_compiled(model, structures: list[Atoms], batch_size: int = 16, devic
     return np.concatenate(energies), forces
 
 
+ELEMENT_FORCES = "f_rmse_"  # + element: force RMSE on that element's atoms
+
+
 def metrics(structures, energy_key, forces_key, energies, forces) -> dict[str, float]:
-    """Energy RMSE/MAE in meV/atom (per-atom energies) and force RMSE/MAE in eV/Å (components)."""
+    """Energy RMSE/MAE in meV/atom (per-atom energies) and force RMSE/MAE in eV/Å (components);
+    with several elements, the force RMSE on each element's atoms too."""
     ref = [energy_forces(a, energy_key, forces_key) for a in structures]
     n_atoms = np.array([len(a) for a in structures])
     de = (np.asarray(energies) - np.array([e for e, _ in ref])) / n_atoms * 1000.0
-    df = np.concatenate([(p - f).ravel() for p, (_, f) in zip(forces, ref, strict=True)])
-    return {
+    df = np.concatenate([p - f for p, (_, f) in zip(forces, ref, strict=True)])
+    scores = {
         "e_rmse": float(np.sqrt(np.mean(de**2))),
         "e_mae": float(np.mean(np.abs(de))),
         "f_rmse": float(np.sqrt(np.mean(df**2))),
         "f_mae": float(np.mean(np.abs(df))),
         "n_test": len(structures),
     }
+    symbols = np.concatenate([a.get_chemical_symbols() for a in structures])
+    if len(set(symbols)) > 1:
+        for element in sorted(set(symbols)):
+            scores[f"{ELEMENT_FORCES}{element}"] = float(
+                np.sqrt(np.mean(df[symbols == element] ** 2))
+            )
+    return scores
 
 
 def with_predictions(structures, energies, forces, prefix: str = "MACE") -> list[Atoms]:
