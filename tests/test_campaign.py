@@ -91,6 +91,10 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
             r"structures.molecules: H2O holds \['H', 'O'\], not in elements \['C'\]",
         ),
         (
+            lambda c: c["structures"].update(composition={"C": 1, "Si": 1}),
+            r"structures.composition: \['Si'\] not in elements \['C'\]",
+        ),
+        (
             lambda c: c["structures"].update(source="molecules", molecules=["C60-ish"]),
             "'C60-ish' is not in ASE's g2 set",
         ),

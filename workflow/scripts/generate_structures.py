@@ -10,11 +10,11 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.campaign import TRAJECTORY_SOURCES  # noqa: E402
+from synthpt.campaign import TRAJECTORY_SOURCES, cell_composition  # noqa: E402
 from synthpt.io import write_structures  # noqa: E402
 
 settings, builder = sm.params.settings, sm.params.builder
-element = builder["elements"][0]
+composition = cell_composition(builder["elements"], settings)
 if settings.get("source", "random") in TRAJECTORY_SOURCES:
     from synthpt.calculators import md_driver
     from synthpt.md import run_trajectories
@@ -22,7 +22,7 @@ if settings.get("source", "random") in TRAJECTORY_SOURCES:
     structures = run_trajectories(
         trajectories=range(*sm.params.indices),
         settings=settings,
-        element=element,
+        composition=composition,
         seed=sm.params.seed,
         driver=md_driver(**builder),
         stream=sm.params.stream,
@@ -35,7 +35,7 @@ else:
         indices=range(*sm.params.indices),
         stream=sm.params.stream,
         seed=sm.params.seed,
-        element=element,
+        composition=composition,
         n_atoms=settings["n_atoms"],
         density_range=tuple(settings["density_range"]),
         min_dist=settings["min_distance"],

@@ -54,6 +54,14 @@ def molecule(name: str):
     return build(name)
 
 
+def cell_composition(elements: list[str], settings: dict) -> str | dict[str, float]:
+    """What random and melt-quench cells are made of: ``structures.composition`` (element ->
+    share), else the campaign's one element, else all its elements in equal shares."""
+    if settings.get("composition"):
+        return settings["composition"]
+    return elements[0] if len(elements) == 1 else dict.fromkeys(elements, 1.0)
+
+
 def atoms_per_structure(config: dict) -> int:
     """Atoms of the campaign's largest structure, for cost estimates (user files: 64)."""
     settings = config["structures"]
@@ -168,6 +176,11 @@ def check_config(config: dict) -> None:
                     f"structures.molecules: {name} holds {sorted(missing)}, not in elements"
                     f" {config['elements']}"
                 )
+    unknown = set(config["structures"].get("composition", {})) - set(config["elements"])
+    if unknown:
+        raise ConfigError(
+            f"structures.composition: {sorted(unknown)} not in elements {config['elements']}"
+        )
     if config["reference"] in config["teachers"]:
         raise ConfigError(f"reference '{config['reference']}' is also a teacher")
     if source == "random":

@@ -10,6 +10,7 @@ stepping it from ASE); any other calculator is stepped by ASE's Langevin.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 from ase import Atoms, units
@@ -145,7 +146,7 @@ def melt_quench_anneal(
     density: float,
     temperature: float,
     settings: dict,
-    element: str,
+    composition: str | Mapping[str, float],
     seed: int,
     driver,
     stream: str = "synthetic",
@@ -157,7 +158,7 @@ def melt_quench_anneal(
     keeps only the last ones (default: one per ``snapshot_ps`` of the anneal).
     """
     rng = structure_rng(seed, stream, trajectory)
-    atoms = random_cell(element, settings["n_atoms"], density, settings["min_distance"], rng)
+    atoms = random_cell(composition, settings["n_atoms"], density, settings["min_distance"], rng)
     melt = settings["melt_temperature"]
     dynamics_type = LammpsDynamics if isinstance(driver, tuple) else AseDynamics
     dynamics = dynamics_type(atoms, driver, settings, rng, melt)
@@ -224,7 +225,7 @@ def molecular_trajectory(
 def run_trajectories(
     trajectories: range,
     settings: dict,
-    element: str,
+    composition: str | Mapping[str, float],
     seed: int,
     driver,
     stream: str = "synthetic",
@@ -242,6 +243,14 @@ def run_trajectories(
             )
         else:
             structures += melt_quench_anneal(
-                trajectory, start, temperature, settings, element, seed, driver, stream, n_snapshots
+                trajectory,
+                start,
+                temperature,
+                settings,
+                composition,
+                seed,
+                driver,
+                stream,
+                n_snapshots,
             )
     return structures

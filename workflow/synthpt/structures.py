@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 
 import numpy as np
 from ase import Atoms
@@ -50,11 +51,31 @@ def min_distance(atoms: Atoms) -> float:
     return float(d.min())
 
 
+def cell_symbols(composition: str | Mapping[str, float], n_atoms: int) -> list[str]:
+    """The symbols of a cell of ``n_atoms``: one element, or the elements of ``composition``
+    in proportion to its numbers (largest remainders round), in its order."""
+    if isinstance(composition, str):
+        return [composition] * n_atoms
+    total = sum(composition.values())
+    exact = {element: n_atoms * share / total for element, share in composition.items()}
+    counts = {element: math.floor(x) for element, x in exact.items()}
+    by_remainder = sorted(exact, key=lambda element: counts[element] - exact[element])
+    for element in by_remainder[: n_atoms - sum(counts.values())]:
+        counts[element] += 1
+    return [element for element, count in counts.items() for _ in range(count)]
+
+
 def random_cell(
-    element: str, n_atoms: int, density: float, min_dist: float, rng: np.random.Generator
+    composition: str | Mapping[str, float],
+    n_atoms: int,
+    density: float,
+    min_dist: float,
+    rng: np.random.Generator,
 ) -> Atoms:
-    """A cubic periodic cell of ``n_atoms`` at ``density`` (g/cm^3), atoms >= ``min_dist`` apart."""
-    mass = atomic_masses[atomic_numbers[element]] * n_atoms
+    """A cubic periodic cell of ``n_atoms`` (of one element or a ``composition``, see
+    ``cell_symbols``) at ``density`` (g/cm^3), atoms >= ``min_dist`` apart."""
+    symbols = cell_symbols(composition, n_atoms)
+    mass = sum(atomic_masses[atomic_numbers[symbol]] for symbol in symbols)
     length = (mass / density * AMU_PER_G_CM3_TO_A3) ** (1 / 3)
     cell = np.eye(3) * length
     positions = np.empty((0, 3))
@@ -72,14 +93,14 @@ def random_cell(
             if np.min(np.linalg.norm(delta, axis=1)) < min_dist:
                 continue
         positions = np.vstack([positions, trial])
-    return Atoms(f"{element}{n_atoms}", positions=positions, cell=cell, pbc=True)
+    return Atoms(symbols, positions=positions, cell=cell, pbc=True)
 
 
 def generate(
     indices: range,
     stream: str,
     seed: int,
-    element: str,
+    composition: str | Mapping[str, float],
     n_atoms: int,
     density_range: tuple[float, float],
     min_dist: float,
@@ -96,7 +117,7 @@ def generate(
         rng = structure_rng(seed, stream, index)
         for attempt in range(max_attempts):
             density = float(rng.uniform(*density_range))
-            atoms = random_cell(element, n_atoms, density, min_dist, rng)
+            atoms = random_cell(composition, n_atoms, density, min_dist, rng)
             if relax_steps and relax_calculator is not None:
                 atoms.calc = relax_calculator
                 FIRE(atoms, maxstep=0.1, logfile=None).run(fmax=0.5, steps=relax_steps)
