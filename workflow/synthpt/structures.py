@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Mapping
 
 import numpy as np
@@ -75,7 +76,8 @@ def random_cell(
     """A cubic periodic cell of ``n_atoms`` (of one element or a ``composition``, see
     ``cell_symbols``) at ``density`` (g/cm^3), atoms >= ``min_dist`` apart."""
     symbols = cell_symbols(composition, n_atoms)
-    mass = sum(atomic_masses[atomic_numbers[symbol]] for symbol in symbols)
+    counts = Counter(symbols)  # mass * count: one element's cells as before, to the bit
+    mass = sum(atomic_masses[atomic_numbers[element]] * n for element, n in counts.items())
     length = (mass / density * AMU_PER_G_CM3_TO_A3) ** (1 / 3)
     cell = np.eye(3) * length
     positions = np.empty((0, 3))
