@@ -278,7 +278,7 @@ def test_nep_teacher_gives_gradient_forces_in_cells_and_for_molecules(tmp_path):
     "first_line, elements, problem",
     [
         ("nep3 1 C", ["C"], "a NEP3 model; calorine 4.1, which synthpt uses, reads NEP4 only"),
-        ("nep4_dipole 1 C", ["C"], "a NEP4 'dipole' model; a teacher needs an energy model"),
+        ("nep4_dipole 1 C", ["C"], r"a NEP4 'dipole' model; synthpt labels with plain energy"),
         ("nep4 2 C H", ["C", "H", "O"], r"has no parameters for O \(its elements: C H\)"),
         ("ANN 30 0", ["C"], "not a NEP model file"),
     ],

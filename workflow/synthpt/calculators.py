@@ -290,7 +290,7 @@ def nep_file_problem(path: str, elements: list[str]) -> str | None:
         )
     kind = token.split("_", 1)[1] if "_" in token else ""
     if kind not in ("", "zbl"):
-        return f"a NEP4 '{kind}' model; a teacher needs an energy model (nep4 or nep4_zbl)"
+        return f"a NEP4 '{kind}' model; synthpt labels with plain energy models (nep4, nep4_zbl)"
     missing = sorted(set(elements) - set(header[2:]))
     if missing:
         return f"has no parameters for {', '.join(missing)} (its elements: {' '.join(header[2:])})"
