@@ -39,8 +39,9 @@ def labelled(structures, name="ref", seed=0):
     return out
 
 
-def write_nep4(path, elements, neurons=8, seed=0):
-    """A NEP4 potential file (GPUMD's nep.txt layout) with random weights over ``elements``."""
+def write_nep4(path, elements, neurons=8, seed=0, zbl=None):
+    """A NEP4 potential file (GPUMD's nep.txt layout) with random weights over ``elements``;
+    ``zbl`` (inner, outer): a nep4_zbl model, whose zbl line comes before the cutoffs."""
     n_max, basis, l_max = (4, 4), (6, 6), (4, 2, 0)
     n_descriptor = n_max[0] + 1 + (n_max[1] + 1) * (l_max[0] + (l_max[1] > 0) + (l_max[2] > 0))
     n_network = len(elements) * (n_descriptor + 2) * neurons + 1
@@ -49,8 +50,10 @@ def write_nep4(path, elements, neurons=8, seed=0):
     rng = np.random.default_rng(seed)
     values = [*rng.uniform(-0.5, 0.5, n_network), *rng.uniform(-1, 1, n_basis)]
     values += [0.5] * n_descriptor  # q_scaler
+    zbl_lines = [f"zbl {zbl[0]} {zbl[1]}"] if zbl else []
     header = [
-        f"nep4 {len(elements)} {' '.join(elements)}", "cutoff 5.0 4.0 100 100",
+        f"nep4{'_zbl' if zbl else ''} {len(elements)} {' '.join(elements)}", *zbl_lines,
+        "cutoff 5.0 4.0 100 100",
         f"n_max {n_max[0]} {n_max[1]}", f"basis_size {basis[0]} {basis[1]}",
         f"l_max {' '.join(map(str, l_max))}", f"ANN {neurons} 0",
     ]  # fmt: skip

@@ -245,14 +245,17 @@ def test_pyscf_forces_are_the_gradient_of_its_energy():
         periodic.get_potential_energy()
 
 
-def test_nep_teacher_gives_gradient_forces_in_cells_and_for_molecules(tmp_path):
+@pytest.mark.parametrize("zbl", [None, (1.0, 2.0)])
+def test_nep_teacher_gives_gradient_forces_in_cells_and_for_molecules(tmp_path, zbl):
     """A NEP4 file through calorine: forces are the energy's gradient, in a periodic cell and
-    for a molecule with no cell, whose energy does not depend on the vacuum around it."""
+    for a molecule with no cell, whose energy does not depend on the vacuum around it (also
+    for a nep4_zbl file, whose ZBL cutoffs come before the model's)."""
     from ase.build import molecule
 
     from conftest import write_nep4
 
-    spec = {"type": "nep", "potential": write_nep4(tmp_path / "nep.txt", ["C", "H", "O"])}
+    path = write_nep4(tmp_path / "nep.txt", ["C", "H", "O"], zbl=zbl)
+    spec = {"type": "nep", "potential": path}
     calculator = make_calculator("nep", spec, ["C", "H", "O"])
     moves = [(0, 0), (5, 2), (8, 1)]
     ethanol = molecule("CH3CH2OH")

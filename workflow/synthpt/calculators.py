@@ -308,12 +308,12 @@ class NEPCalculator(Calculator):
 
     def __init__(self, model_filename: str, **kwargs):
         from calorine.calculators import CPUNEP
+        from calorine.nep import read_model
 
         super().__init__(**kwargs)
         self.nep = CPUNEP(model_filename)
-        with open(model_filename) as f:
-            f.readline()
-            self.cutoff = max(float(x) for x in f.readline().split()[1:3])
+        model = read_model(model_filename)  # cutoffs: one each, or one per element
+        self.cutoff = max(np.max(model.radial_cutoff), np.max(model.angular_cutoff))
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
