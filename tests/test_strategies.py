@@ -59,23 +59,25 @@ def train(tmp_path, mode, name, foundation=None):
     outputs = SimpleNamespace(
         **{k: tmp_path / f"{name}.{k}" for k in ("model", "compiled", "record")}
     )
-    run_mace(
+    record = run_mace(
         arguments, work, outputs, 1, tmp_path / f"{name}.log",
         EarlyStopping(plan.patience, 0.0), plan.steps_per_epoch,
     )  # fmt: skip
+    assert record["kept"] == "trained"  # a pass beat the start: the blocks below moved
     return plan, arguments, outputs.model
 
 
 @pytest.fixture(scope="module")
 def foundation(tmp_path_factory, cells):
-    """A pre-trained model (a few steps from scratch on made-up labels) and its data."""
+    """A pre-trained model (a few steps from scratch on made-up labels) and its data; it
+    validates on its own training structures, so that a fine-tune can beat its start."""
     from conftest import labelled
     from synthpt.io import write_structures
 
     tmp_path = tmp_path_factory.mktemp("strategies")
     structures = labelled(cells, "ref")
     write_structures(tmp_path / "train.extxyz", structures[:2])
-    write_structures(tmp_path / "valid.extxyz", structures[2:])
+    write_structures(tmp_path / "valid.extxyz", structures[:2])
     return tmp_path, train(tmp_path, "scratch", "pretrained")[2]
 
 
@@ -149,3 +151,47 @@ def test_the_config_schema_offers_every_strategy(root):
     schema = yaml.safe_load((root / "config" / "schema.yaml").read_text())
     finetune = schema["properties"]["finetune"]["allOf"][1]["properties"]
     assert sorted(finetune["strategies"]["items"]["enum"]) == sorted(STRATEGIES)
+
+
+def test_a_fine_tune_that_never_beats_its_start_publishes_the_start(foundation):
+    """At a rate that wrecks the model in one step, no trained pass beats the pre-trained
+    start: mace_run_train publishes the starting weights (its final model and TorchScript),
+    and the record says so."""
+    import json
+
+    import numpy as np
+
+    from synthpt.evaluate import load_compiled, load_model, predict, predict_compiled
+    from synthpt.io import read_structures
+
+    tmp_path, pretrained = foundation
+    wrecking = SCHEDULE | {"lr": 50.0}
+    plan = training_plan("finetune", {"reference": "ref", "schedule": wrecking}, 2)
+    work = tmp_path / "wrecked"
+    arguments = mace_arguments(
+        work_dir=work, train_file=tmp_path / "train.extxyz",
+        valid_file=tmp_path / "valid.extxyz", energy_key="ref_energy", forces_key="ref_forces",
+        e0s="{6: -7.0}", architecture=TINY_ARCH, schedule=plan.schedule, epochs=plan.epochs,
+        seed=1, dtype="float64", device="cpu", foundation_model=pretrained,
+    )  # fmt: skip
+    prepare_work_dir(work, {"command": arguments})
+    outputs = SimpleNamespace(
+        **{k: tmp_path / f"wrecked.{k}" for k in ("model", "compiled", "record")}
+    )
+    record = run_mace(
+        arguments, work, outputs, 1, tmp_path / "wrecked.log",
+        EarlyStopping(plan.patience, 0.0), plan.steps_per_epoch,
+    )  # fmt: skip
+    assert record["kept"] == "start" and record["best_step"] == 0 and record["steps"] > 0
+    trained = [p["loss"] for p in record["validation"] if p["epoch"] is not None]
+    assert min(trained) > record["start_valid_loss"] == record["best_valid_loss"]
+    assert json.loads(outputs.record.read_text())["kept"] == "start"
+    assert "no trained pass beats the start" in (tmp_path / "wrecked.log").read_text()
+    valid = read_structures(tmp_path / "valid.extxyz")
+    start_e, start_f = predict(load_model(pretrained, "float64"), valid)
+    for energies, forces in (
+        predict(load_model(outputs.model, "float64"), valid),
+        predict_compiled(load_compiled(outputs.compiled), valid),
+    ):
+        np.testing.assert_allclose(energies, start_e, rtol=1e-10)
+        np.testing.assert_allclose(np.concatenate(forces), np.concatenate(start_f), atol=1e-10)

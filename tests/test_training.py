@@ -264,3 +264,67 @@ def test_mace_really_stops_by_the_rule_and_records_its_cost(tmp_path, cells):
     log = (tmp_path / "log").read_text()
     assert "stopping rule: 2 validation passes without improvement" in log
     assert "Epoch 3:" not in log and outputs.model.stat().st_size > 0
+
+
+def test_the_start_is_a_candidate_and_is_kept_when_no_pass_beats_it():
+    stopping = EarlyStopping(patience=3, min_delta=0.0, logger=Collector())
+    stopping.log({"mode": "eval", "epoch": None, "loss": 1.0})  # the pre-trained start
+    with pytest.raises(StopTraining):
+        for epoch, loss in enumerate([2.0, 1.5, 1.2, 1.1]):
+            stopping.log({"mode": "opt", "epoch": epoch, "loss": 0.0})
+            stopping.log({"mode": "eval", "epoch": epoch, "loss": loss})
+    # the rule counts from the start: three passes above it end the run
+    assert stopping.waited == 3 and [p["epoch"] for p in stopping.curve] == [None, 0, 1, 2]
+    record = stopping.record(steps_per_epoch=5)
+    assert (record["kept"], record["best_step"], record["best_epoch"]) == ("start", 0, None)
+    assert record["best_valid_loss"] == record["start_valid_loss"] == 1.0
+    assert (record["steps"], record["stopped_by"]) == (15, "rule")
+
+
+def test_a_trained_pass_below_the_start_is_kept():
+    stopping = EarlyStopping(patience=2, min_delta=0.0, logger=Collector())
+    passes(stopping, [120.0, 99.0, 101.0])  # the start: 100
+    record = stopping.record(steps_per_epoch=1)
+    assert (record["kept"], record["best_epoch"], record["best_step"]) == ("trained", 1, 2)
+    assert (record["best_valid_loss"], record["start_valid_loss"]) == (99.0, 100.0)
+
+
+def test_a_new_best_trained_pass_above_the_start_is_saved_before_the_stop():
+    """mace saves a pass that beats its earlier trained passes even when the start is lower:
+    the stop then waits for the next step, so mace's checkpoint and the record agree."""
+    stopping = EarlyStopping(patience=2, min_delta=0.0, logger=Collector())
+    stopping.log({"mode": "eval", "epoch": None, "loss": 1.0})
+    stopping.log({"mode": "opt", "epoch": 0, "loss": 0.0})
+    stopping.log({"mode": "eval", "epoch": 0, "loss": 3.0})
+    stopping.log({"mode": "opt", "epoch": 1, "loss": 0.0})
+    stopping.log({"mode": "eval", "epoch": 1, "loss": 2.0})  # a new best of mace's: no raise
+    with pytest.raises(StopTraining):
+        stopping.log({"mode": "opt", "epoch": 2, "loss": 0.0})
+    assert stopping.record(steps_per_epoch=1)["kept"] == "start"
+
+
+def test_warmup_ramps_every_group_from_a_tenth_and_composes_with_the_scheduler():
+    import torch
+
+    from synthpt.training import Warmup
+
+    weights = [torch.nn.Parameter(torch.zeros(1)) for _ in range(2)]
+    optimizer = torch.optim.SGD(
+        [{"params": weights[:1], "lr": 0.01}, {"params": weights[1:], "lr": 0.001}]
+    )
+    warmup = Warmup(steps=4)
+    stopping = EarlyStopping(patience=5, min_delta=0.0, logger=Collector(), warmup=warmup)
+    warmup.begin(optimizer)
+    rates = [[g["lr"] for g in optimizer.param_groups]]
+    for step in range(6):
+        stopping.log({"mode": "opt", "epoch": step, "loss": 0.0})
+        rates.append([g["lr"] for g in optimizer.param_groups])
+    assert [r[0] for r in rates] == pytest.approx(
+        [0.001, 0.00325, 0.0055, 0.00775, 0.01, 0.01, 0.01]
+    )
+    assert [r[1] for r in rates] == pytest.approx([r[0] / 10 for r in rates])  # factors kept
+    warmup.begin(optimizer)  # a plateau halving during the warm-up survives it
+    optimizer.param_groups[0]["lr"] *= 0.5
+    for _ in range(4):
+        warmup.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5)

@@ -5,6 +5,7 @@ rule aggregate:
             f"{RESULTS}/metrics/pretrain/{{pretrained}}/metrics.json",
             pretrained=pretrained_models(config),
         ),
+        tuning=TUNING_CHOICES,
     output:
         table=report(
             f"{RESULTS}/learning_curves.csv",
@@ -33,6 +34,9 @@ rule aggregate:
             f"{RESULTS}/pretraining.csv",
             caption="../report/tables.rst",
             category="Tables",
+        ),
+        tuning=report(
+            f"{RESULTS}/tuning.csv", caption="../report/tables.rst", category="Tables"
         ),
     log:
         f"{LOGS}/aggregate.log",

@@ -33,6 +33,14 @@ from synthpt.campaign import (
     trajectory_picoseconds,
 )
 from synthpt.strategies import STRATEGIES
+from synthpt.tuning import (
+    CHOSEN as TUNING_CHOICE,
+    TuningRun,
+    tuned_modes,
+    tuning_groups,
+    tuning_runs,
+    tuning_subset,
+)
 from synthpt.calculators import seconds_per_call
 from synthpt.structures import shard_groups, shard_indices, shards_per_job
 
@@ -60,6 +68,36 @@ wildcard_constraints:
     strategy="|".join(strategies(config)),
     model=rf"(scratch|({'|'.join(strategies(config))})/{PRETRAINED})/n\d+/seed\d+",
     sweep=SWEEP_SLICE,
+    lr=r"[0-9.e+-]+",
+    group=rf"scratch|({'|'.join(strategies(config))})/{PRETRAINED}",
+
+
+TUNED = tuned_modes(config)
+TUNING_N_SEED = tuning_subset(config)
+TUNING_SUBSET = f"{RESULTS}/real/subsets/n{TUNING_N_SEED[0]}.extxyz"
+TUNING_SEED = TUNING_N_SEED[1]
+TUNING_CHOICES = [
+    f"{RESULTS}/tuning/{group.group}/{TUNING_CHOICE}" for group in tuning_groups(config)
+]
+
+
+def tuned_rate(mode, pretrained=None):
+    """The choice file of a mode whose learning rate the campaign tunes (else none)."""
+    if mode not in TUNED:
+        return []
+    group = TuningRun(mode, pretrained or "none", "").group
+    return f"{RESULTS}/tuning/{group}/{TUNING_CHOICE}"
+
+
+def tuning_group_runs(group):
+    mode, _, teacher = group.partition("/")
+    return tuning_runs(config, TuningRun(mode, teacher or "none", ""))
+
+
+def tuning_records(group):
+    return [
+        f"{RESULTS}/tuning/{r.path}/training.json" for r in tuning_group_runs(group)
+    ]
 
 
 SOURCE = structure_source(config)

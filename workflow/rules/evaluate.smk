@@ -55,6 +55,9 @@ use rule evaluate as evaluate_pretrain with:
         model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
         record=f"{RESULTS}/models/pretrain/{{pretrained}}/training.json",
         test=synthetic_set("valid"),
+        agreement_set=lambda wildcards: (
+            f"{RESULTS}/real/teachers/{teacher_of(wildcards.pretrained)[0]}.extxyz"
+        ),
     output:
         metrics=f"{RESULTS}/metrics/pretrain/{{pretrained}}/metrics.json",
         predictions=f"{RESULTS}/metrics/pretrain/{{pretrained}}/predictions.extxyz",
@@ -65,6 +68,7 @@ use rule evaluate as evaluate_pretrain with:
     params:
         elements=config["elements"],
         labels=lambda wildcards: teacher_of(wildcards.pretrained)[0],
+        reference=config["reference"],
         identity=lambda wildcards: {
             "pretrained": wildcards.pretrained,
             "teacher": teacher_of(wildcards.pretrained)[0],

@@ -33,6 +33,7 @@ rule train_scratch:
     input:
         train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
         valid=REAL_VALID,
+        tuning=lambda wildcards: tuned_rate("scratch"),
     output:
         model=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace.model",
         compiled=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace_compiled.model",
@@ -65,6 +66,7 @@ rule finetune:
         train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
         valid=REAL_VALID,
         pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
+        tuning=lambda wildcards: tuned_rate(wildcards.strategy, wildcards.pretrained),
     output:
         model=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
         compiled=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace_compiled.model",
@@ -90,3 +92,70 @@ rule finetune:
         work_dir=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"
+
+
+# The learning-rate grid (synthpt.tuning): each tuned mode at the smallest subset and the first
+# seed, under the same schedule and stopping rule as the models it chooses for.
+use rule train_scratch as tune_scratch with:
+    input:
+        train=TUNING_SUBSET,
+        valid=REAL_VALID,
+    output:
+        model=f"{RESULTS}/tuning/scratch/lr{{lr}}/mace.model",
+        compiled=f"{RESULTS}/tuning/scratch/lr{{lr}}/mace_compiled.model",
+        record=f"{RESULTS}/tuning/scratch/lr{{lr}}/training.json",
+    log:
+        f"{LOGS}/tuning/scratch/lr{{lr}}.log",
+    benchmark:
+        f"{BENCHMARKS}/tuning/scratch/lr{{lr}}.tsv"
+    params:
+        mode="scratch",
+        settings=training_settings("finetune"),
+        lr=lambda wildcards: float(wildcards.lr),
+        seed=TUNING_SEED,
+        work_dir=f"{RESULTS}/tuning/scratch/lr{{lr}}/work",
+
+
+use rule finetune as tune_finetune with:
+    input:
+        train=TUNING_SUBSET,
+        valid=REAL_VALID,
+        pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
+    output:
+        model=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/mace.model",
+        compiled=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/mace_compiled.model",
+        record=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/training.json",
+    log:
+        f"{LOGS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}.log",
+    benchmark:
+        f"{BENCHMARKS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}.tsv"
+    params:
+        mode=lambda wildcards: wildcards.strategy,
+        settings=training_settings("finetune"),
+        strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
+        lr=lambda wildcards: float(wildcards.lr),
+        seed=TUNING_SEED,
+        work_dir=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/work",
+
+
+rule choose_lr:
+    input:
+        lambda wildcards: tuning_records(wildcards.group),
+    output:
+        f"{RESULTS}/tuning/{{group}}/{TUNING_CHOICE}",
+    log:
+        f"{LOGS}/tuning/{{group}}/choose.log",
+    benchmark:
+        f"{BENCHMARKS}/tuning/{{group}}/choose.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(500),
+        runtime=attempt_scaled(5),
+    params:
+        runs=lambda wildcards: [r.path for r in tuning_group_runs(wildcards.group)],
+        warmup_steps=config["finetune"].get("warmup_steps", 0),
+        subset=TUNING_N_SEED,
+    script:
+        "../scripts/choose_lr.py"

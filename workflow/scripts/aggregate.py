@@ -18,8 +18,10 @@ from synthpt.aggregate import (  # noqa: E402
     collect,
     curve_columns,
     data_efficiency,
+    farther_than_teacher,
     pretraining_gain,
     summarize,
+    tuning_table,
 )
 from synthpt.io import write_table  # noqa: E402
 
@@ -32,8 +34,13 @@ outputs = {
     "gain": pretraining_gain(summary),
     "efficiency": data_efficiency(summary),
     "pretraining": pd.DataFrame([json.loads(Path(p).read_text()) for p in sm.input.pretrained]),
+    "tuning": tuning_table(sm.input.tuning),
 }
 for name, frame in outputs.items():
     write_table(sm.output[name], frame)
 log.info("pre-training gain:\n%s", outputs["gain"].to_string())
 log.info("pre-trained models against their teachers:\n%s", outputs["pretraining"].to_string())
+log.info("learning rates chosen on validation:\n%s", outputs["tuning"].to_string())
+for warning in farther_than_teacher(outputs["pretraining"]):
+    log.warning(warning)
+    print(f"synthpt: warning: {warning}", file=sys.__stderr__, flush=True)

@@ -37,6 +37,12 @@ if "subset" in sm.input.keys():
     energies = recentred(test, energies, shift, elements)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
 scores = sm.params.identity | metrics(test, energy_key, forces_key, energies, forces) | cost(record)
+if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agreement structures
+    from synthpt.aggregate import STUDENT, student_agreement
+
+    structures = read_structures(sm.input.agreement_set)
+    predicted = with_predictions(structures, *predict_compiled(model, structures), prefix=STUDENT)
+    scores |= student_agreement(predicted, sm.params.labels, sm.params.reference)
 if sm.params.stability:
     settings = sm.params.stability
     scores |= stability(model, test[: settings["n_structures"]], settings, sm.params.seed)

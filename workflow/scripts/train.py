@@ -1,5 +1,6 @@
 """Train one MACE model with mace_run_train: pre-training, from scratch, or fine-tuning."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from synthpt.io import energy_forces, read_structures, validate_labels, write_st
 from synthpt.labelling import label_keys  # noqa: E402
 from synthpt.training import (  # noqa: E402
     EarlyStopping,
+    Warmup,
     mace_arguments,
     prepare_work_dir,
     run_identity,
@@ -30,7 +32,13 @@ if pretrain_size is not None:  # the pre-training-size sweep: the first N struct
     if pretrain_size > len(train):
         raise ValueError(f"pretrain.sizes: {pretrain_size} exceeds {len(train)} in {train_file}")
     train, train_file = train[:pretrain_size], work_dir / "train_subset.extxyz"
-plan = training_plan(mode, settings, len(train), teacher)
+lr = sm.params.get("lr")  # a tuning run's rate
+if sm.input.get("tuning"):  # the rate the campaign's tuning chose
+    lr = json.loads(Path(sm.input.tuning).read_text())["lr"]
+plan = training_plan(mode, settings, len(train), teacher, lr=lr)
+seed = sm.params.get("seed")  # a tuning run's; a model's is its wildcard
+if seed is None:
+    seed = sm.wildcards.get("seed", settings["seed"])
 energy_key, forces_key = label_keys(plan.labels)
 validate_labels(train, sm.input.train, energy_key, forces_key, settings["elements"])
 energies = [energy_forces(a, energy_key, forces_key)[0] for a in train]
@@ -59,7 +67,7 @@ arguments = mace_arguments(
     architecture=model_config,
     schedule=plan.schedule,
     epochs=plan.epochs,
-    seed=int(sm.wildcards.get("seed", settings["seed"])),
+    seed=int(seed),
     dtype=model_config["dtype"],
     device=model_config["device"],
     foundation_model=foundation,
@@ -79,7 +87,11 @@ record = run_mace(
     sm.output,
     sm.threads,
     sm.log[0],
-    EarlyStopping(plan.patience, plan.min_delta),
+    EarlyStopping(
+        plan.patience,
+        plan.min_delta,
+        warmup=Warmup(plan.warmup_steps) if plan.warmup_steps else None,
+    ),
     plan.steps_per_epoch,
 )
 log.info("trained: %s", {k: v for k, v in record.items() if k != "validation"})

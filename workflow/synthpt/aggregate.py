@@ -42,9 +42,18 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         summary[f"{column}_mean"] = grouped[column].mean()
     summary["steps_mean"] = grouped["steps"].mean()
     summary["stopped_by_cap"] = grouped["stopped_by"].agg(lambda s: int((s == "cap").sum()))
+    summary["kept_start"] = grouped["kept"].agg(lambda s: int((s == "start").sum()))
     summary["md_steps_mean"] = grouped["md_steps"].mean()
     summary["md_failed"] = grouped["md_failed"].sum()
     return summary.reset_index()
+
+
+def tuning_table(choice_files) -> pd.DataFrame:
+    """tuning.csv: every run of every tuned mode's learning-rate grid, the chosen ones marked."""
+    from synthpt.tuning import COLUMNS as TUNING
+
+    rows = [row for path in choice_files for row in json.loads(open(path).read())["runs"]]
+    return pd.DataFrame(rows, columns=TUNING)
 
 
 def pretraining_gain(summary: pd.DataFrame) -> pd.DataFrame:
@@ -228,6 +237,41 @@ def agreement(structures, teacher: str, reference: str) -> dict:
         "forces_rmse": float(np.sqrt(np.mean((f_own - f_ref) ** 2))),
         "forces_rms": float(np.sqrt(np.mean(f_ref**2))),
     }
+
+
+STUDENT = "student"  # the label prefix of a pre-trained model's predictions
+
+
+def student_agreement(structures, teacher: str, reference: str) -> dict:
+    """On the agreement structures (the test set, labelled by the teacher and the reference):
+    how far a pre-trained student (predictions under ``student_*``) is from its teacher, beside
+    how far the teacher is from the reference, by the same centred measures."""
+    student = agreement(structures, STUDENT, teacher)
+    teacher_row = agreement(structures, teacher, reference)
+    return {
+        "student_e_rmse": student["energy_rmse_centred"],
+        "student_f_rmse": student["forces_rmse"],
+        "student_forces_r": student["forces_r"],
+        "teacher_e_rmse": teacher_row["energy_rmse_centred"],
+        "teacher_f_rmse": teacher_row["forces_rmse"],
+        "teacher_forces_r": teacher_row["forces_r"],
+        "student_farther": bool(student["forces_rmse"] > teacher_row["forces_rmse"]),
+    }
+
+
+def farther_than_teacher(pretraining: pd.DataFrame) -> list[str]:
+    """A warning per pre-trained model farther (in forces) from its teacher than the teacher is
+    from the reference on the agreement structures: the student has not learnt its teacher."""
+    if "student_farther" not in pretraining:
+        return []
+    return [
+        f"pre-trained model {row.pretrained}: {row.student_f_rmse:.3f} eV/Å from its teacher"
+        f" {row.teacher}, which is {row.teacher_f_rmse:.3f} eV/Å from the reference on the same"
+        " structures: the student has not learnt its teacher (a larger model, or a longer"
+        " pre-training: model.num_channels, pretrain.patience / min_delta / max_epochs)"
+        for row in pretraining.itertuples()
+        if row.student_farther
+    ]
 
 
 def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> None:

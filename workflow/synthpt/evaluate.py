@@ -163,12 +163,13 @@ def with_predictions(structures, energies, forces, prefix: str = "MACE") -> list
     return out
 
 
-COST = ("steps", "best_step", "epochs", "stopped_by")  # what a rerun reproduces
+COST = ("steps", "best_step", "epochs", "stopped_by", "kept")  # what a rerun reproduces
 WALL_TIME = "train_s"  # what it does not
 
 
 def cost(record: dict | None) -> dict:
     """A model's training cost from its training record (None: scored without training)."""
     if record is None:
-        return {"steps": 0, "best_step": 0, "epochs": 0, "stopped_by": "none", WALL_TIME: 0.0}
-    return {key: record[key] for key in COST} | {WALL_TIME: record["wall_s"]}
+        untrained = {"steps": 0, "best_step": 0, "epochs": 0, "stopped_by": "none", "kept": "start"}
+        return untrained | {WALL_TIME: 0.0}
+    return {key: record.get(key, "trained") for key in COST} | {WALL_TIME: record["wall_s"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import math
@@ -63,16 +64,22 @@ class TrainingPlan:
     patience: int  # validation passes without a relative improvement of min_delta: stop
     min_delta: float
     arguments: dict = field(default_factory=dict)  # a strategy's own mace_run_train flags
+    warmup_steps: int = 0  # linear warm-up from a tenth of the rate over so many steps
 
 
-def learning_rate(schedule: dict, mode: str) -> float:
-    """``lr`` is one number, or one per mode ({scratch: ..., finetune: ...}); a strategy
-    without its own rate uses finetune's."""
-    lr = schedule["lr"]
-    return lr.get(mode, lr.get("finetune")) if isinstance(lr, dict) else lr
+AUTO = "auto"  # a learning rate chosen on the validation set (synthpt.tuning)
 
 
-def training_plan(mode: str, settings: dict, n_train: int, teacher: str | None = None):
+def learning_rate(schedule: dict, mode: str) -> float | str:
+    """``lr`` is one number or ``auto``, or one per mode ({scratch: ..., finetune: ...}); a
+    strategy without its own rate uses finetune's."""
+    lr = schedule.get("lr", AUTO)
+    return lr.get(mode, lr.get("finetune", AUTO)) if isinstance(lr, dict) else lr
+
+
+def training_plan(
+    mode: str, settings: dict, n_train: int, teacher: str | None = None, lr: float | None = None
+):
     """The plan of a pre-training, scratch or fine-tuning run (``mode``: a strategy of
     ``STRATEGIES``) on ``n_train`` structures.
 
@@ -81,7 +88,8 @@ def training_plan(mode: str, settings: dict, n_train: int, teacher: str | None =
     entry changes; every run validates on
     a fixed set (the synthetic valid split, or the real validation set) every ``eval_steps``
     optimizer steps (pre-training: every ``eval_interval`` epochs) and stops by the rule or at
-    the cap (``max_steps``; pre-training ``max_epochs``)."""
+    the cap (``max_steps``; pre-training ``max_epochs``). ``lr`` pins the learning rate (a
+    tuning run, or the rate tuning chose where the config says ``auto``)."""
     strategy = STRATEGIES.get(mode)
     if mode not in (PRETRAIN, SCRATCH) and strategy is None:
         raise ValueError(f"'{mode}' is neither pretrain, scratch nor a strategy {list(STRATEGIES)}")
@@ -98,10 +106,13 @@ def training_plan(mode: str, settings: dict, n_train: int, teacher: str | None =
         e0s = "given"
     else:
         e0s = "fit"
+    rate = lr if lr is not None else learning_rate(schedule, mode)
+    if rate == AUTO:
+        raise ValueError(f"{mode}: lr is 'auto' and no tuned rate was given")
     mace_schedule = {
         key: schedule[key] for key in ("batch_size", "energy_weight", "forces_weight")
     } | {
-        "lr": learning_rate(schedule, mode),
+        "lr": rate,
         "eval_interval": interval,
         "ema_decay": schedule.get("ema_decay"),
         "lr_factor": schedule.get("lr_factor", 0.8),
@@ -119,6 +130,7 @@ def training_plan(mode: str, settings: dict, n_train: int, teacher: str | None =
         patience=schedule["patience"],
         min_delta=schedule.get("min_delta", 0.0),
         arguments=strategy.arguments if strategy else {},
+        warmup_steps=schedule.get("warmup_steps", 0),
     )
 
 
@@ -187,17 +199,56 @@ class StopTraining(Exception):
     """Raised inside mace's training loop when the stopping rule says the run has converged."""
 
 
+START, TRAINED_PASS = "start", "trained"  # which candidate a run publishes
+
+
+@dataclass
+class Warmup:
+    """A linear learning-rate warm-up over the first ``steps`` optimizer steps, from
+    ``start_factor`` x each parameter group's rate. It rescales the current rates step by step,
+    so mace's plateau scheduler and layer-wise factors compose with it."""
+
+    steps: int
+    start_factor: float = 0.1
+    optimizer: object = None
+    done: int = 0
+
+    def factor(self, step: int) -> float:
+        if self.steps <= 0 or step >= self.steps:
+            return 1.0
+        return self.start_factor + (1.0 - self.start_factor) * step / self.steps
+
+    def begin(self, optimizer) -> None:
+        self.optimizer, self.done = optimizer, 0
+        self._rescale(self.factor(0))
+
+    def step(self) -> None:
+        """After an optimizer step: move every group's rate to the next step's factor."""
+        if self.optimizer is None or self.done >= self.steps:
+            return
+        before = self.factor(self.done)
+        self.done += 1
+        self._rescale(self.factor(self.done) / before)
+
+    def _rescale(self, ratio: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] *= ratio
+
+
 @dataclass
 class EarlyStopping:
     """The stopping rule, as a stand-in for mace's metrics logger (which sees every step and
     every validation pass): stop once ``patience`` validation passes in a row have not lowered
-    the best validation loss by ``min_delta`` (relative). mace keeps the best-validation
+    the best validation loss by ``min_delta`` (relative). The pass before any step (the
+    starting model) is a candidate like the others: the rule counts from it, and when no
+    trained pass beats it the run publishes the start. mace keeps the best trained
     checkpoint; when the pass that ends the run is itself a new best, the run stops at the next
     optimizer step, after mace has saved it. Records the validation curve."""
 
     patience: int
     min_delta: float
     logger: object = None
+    warmup: Warmup | None = None
     curve: list = field(default_factory=list)
     best: float = math.inf
     waited: int = 0
@@ -207,6 +258,8 @@ class EarlyStopping:
         self.logger.log(record)
         if self.stopped:
             raise StopTraining
+        if record.get("mode") == "opt" and self.warmup is not None:
+            self.warmup.step()
         if record.get("mode") != "eval":
             return
         loss = float(record["loss"])
@@ -224,20 +277,38 @@ class EarlyStopping:
         self.waited += 1
         if self.waited >= self.patience:
             self.stopped = True
-            if loss >= min(point["loss"] for point in self.curve[:-1]):
-                raise StopTraining  # not a new best: mace saves nothing this pass
+            trained = [p["loss"] for p in self.curve[:-1] if p["epoch"] is not None]
+            if record["epoch"] is None or loss >= min(trained, default=math.inf):
+                raise StopTraining  # not a new best of mace's: it saves nothing this pass
+
+    @property
+    def start_loss(self) -> float | None:
+        return next((p["loss"] for p in self.curve if p["epoch"] is None), None)
+
+    def best_trained(self) -> dict | None:
+        trained = [point for point in self.curve if point["epoch"] is not None]
+        return min(trained, key=lambda point: point["loss"]) if trained else None
+
+    def keeps_start(self) -> bool:
+        """No trained pass is below the starting model's validation loss."""
+        best = self.best_trained()
+        return self.start_loss is not None and (best is None or best["loss"] >= self.start_loss)
 
     def record(self, steps_per_epoch: int) -> dict:
-        """How the run went: epochs and steps run, the selected (best) epoch, the stop."""
+        """How the run went: epochs and steps run, the selected epoch (None and step 0 when the
+        start is kept), the stop."""
         trained = [point for point in self.curve if point["epoch"] is not None]
         epochs = trained[-1]["epoch"] + 1 if trained else 0
-        best = min(trained, key=lambda point: point["loss"]) if trained else None
+        best = self.best_trained()
+        kept_start = self.keeps_start()
         return {
             "epochs": epochs,
             "steps": epochs * steps_per_epoch,
-            "best_epoch": best["epoch"] if best else None,
-            "best_step": (best["epoch"] + 1) * steps_per_epoch if best else None,
-            "best_valid_loss": best["loss"] if best else None,
+            "best_epoch": None if kept_start or best is None else best["epoch"],
+            "best_step": 0 if kept_start else (best["epoch"] + 1) * steps_per_epoch,
+            "best_valid_loss": self.start_loss if kept_start else best["loss"],
+            "start_valid_loss": self.start_loss,
+            "kept": START if kept_start else TRAINED_PASS,
             "stopped_by": "rule" if self.stopped else "cap",
             "validation": self.curve,
         }
@@ -305,10 +376,24 @@ def run_mace(
 
     def train_until_converged(*, logger, **kwargs):
         stopping.logger = logger
+        model = kwargs["model"]
+        start = copy.deepcopy(model.state_dict())
+        if stopping.warmup is not None:
+            stopping.warmup.begin(kwargs["optimizer"])
         try:
             mace_train(logger=stopping, **kwargs)
         except StopTraining:
             logging.info("stopping rule: %d validation passes without improvement", stopping.waited)
+        if stopping.keeps_start():
+            # mace publishes its latest checkpoint: make the starting weights that checkpoint
+            logging.info(
+                "no trained pass beats the start (loss %.6g): keeping it", stopping.start_loss
+            )
+            model.load_state_dict(start)
+            kwargs["checkpoint_handler"].save(
+                state=tools.CheckpointState(model, kwargs["optimizer"], kwargs["lr_scheduler"]),
+                epochs=kwargs["max_num_epochs"],
+            )
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

@@ -1,0 +1,37 @@
+"""Choose one mode's learning rate from its grid of tuning runs, by the validation loss."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+import json  # noqa: E402
+
+from synthpt.io import write_json  # noqa: E402
+from synthpt.tuning import TuningRun, choose, tuning_row  # noqa: E402
+
+n, seed = sm.params.subset
+rows = [
+    tuning_row(
+        TuningRun.from_path(run),
+        json.loads(Path(path).read_text()),
+        sm.params.warmup_steps,
+        n,
+        seed,
+    )
+    for run, path in zip(sm.params.runs, sm.input, strict=True)
+]
+best = choose(rows)
+for row in rows:
+    row["chosen"] = row is best
+write_json(sm.output[0], {"lr": best["lr"], "runs": rows})
+log.info(
+    "chosen lr %g (validation loss %.6g) of %s",
+    best["lr"],
+    best["best_valid_loss"],
+    [r["lr"] for r in rows],
+)
