@@ -27,6 +27,7 @@ localrules:
     valid_real,
     aggregate,
     aggregate_sweep,
+    choose_lr,
     provenance,
     plot,
 

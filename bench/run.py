@@ -1,7 +1,6 @@
 """Benchmarks: where a campaign's time goes. Prints tables; not part of the tests.
 
-    .venv/bin/python bench/run.py [labelling] [orchestration] [training] [campaign] [learning]
-                                  [md] [tuning] [faults]
+    .venv/bin/python bench/run.py [BENCHMARK ...]   (--help: this list)
 
 labelling      structures/s per core of each offline teacher: the calculator in a plain loop
                against the workflow's labelling job (Snakemake's own benchmark of the job)
@@ -14,9 +13,10 @@ learning       the learning-curve bars of results/default: scratch falling, fine
                at the smallest n against the seed spread, models stopped by the cap
 md             the MD driver trade-off: teacher-driven (as in the paper) against Tersoff-driven
                trajectories, cost per step and teacher-reference agreement on their snapshots
-tuning         the learning-rate grid behind the default: scratch and fine-tuning each trained
-               at every rate on the smallest and largest subsets of results/default, with the
-               campaign's own stopping rule; validation loss (what chooses) and test errors
+oracle         the default with its reference as the teacher (results/oracle): fine-tuned must be
+               no worse than zero-shot on the test set at every n
+capacity       the default's pre-training at 8, 16 and 32 channels: the student against its
+               teacher beside the teacher against the reference
 faults         the tiny campaign SIGKILLed with its jobs at random moments in labelling,
                pre-training, fine-tuning, scratch training and evaluation, rerun each time with
                the README's `make run` alone; compared with an uninterrupted run
@@ -238,7 +238,7 @@ def training_throughput(structures, architecture, batch_size, dtype, threads, ep
             model=work / "out.model", compiled=work / "out_compiled.model", record=work / "r.json"
         )
         per_epoch = steps_per_epoch(len(structures) - n_valid, batch_size)
-        run_mace(args, work, outputs, threads, log, False, EarlyStopping(NEVER, 0.0), per_epoch)
+        run_mace(args, work, outputs, threads, log, EarlyStopping(NEVER, 0.0), per_epoch)
         text = log.read_text().split("running: ")[-1]
     stamps = re.findall(r"^(\S+ \S+) INFO: Epoch (\d+):", text, flags=re.MULTILINE)
     first, last = (datetime.fromisoformat(s) for s, _ in (stamps[0], stamps[-1]))
@@ -320,62 +320,6 @@ def bench_campaign(results=ROOT / "results/default"):
         [(len(rows), wall or float("nan"), job_seconds, cpu_seconds, peak_mb,
           f"{idle / (wall * cores):.1%}" if wall else "n/a", idle / len(rows))],
     )  # fmt: skip
-
-
-def tuning_point(results, teacher, n, mode, lr, seed):
-    """One model of the grid, trained and scored by the workflow on a copy of the campaign's
-    data: (best validation loss, test scores, training record)."""
-    import json
-    import shutil
-
-    config = copy.deepcopy(DEFAULT)
-    config["finetune"]["lr"] = lr
-    config["campaign"] = "tuning"
-    with tempfile.TemporaryDirectory() as tmp:
-        tuning = Path(tmp) / "results" / "tuning"
-        for part in ("structures", "synthetic", "real", "models/pretrain"):
-            shutil.copytree(results / part, tuning / part)  # mtimes kept: nothing upstream reruns
-        configfile = Path(tmp) / "config.yaml"
-        configfile.write_text(yaml.safe_dump(config))
-        model = "scratch" if mode == "scratch" else f"finetune/{teacher}"
-        target = f"results/tuning/metrics/{model}/n{n}/seed{seed}/metrics.json"
-        snakemake(tmp, configfile, "--cores", "1", target)
-        scores = json.loads((Path(tmp) / target).read_text())
-        folder = Path(tmp) / f"results/tuning/models/{model}/n{n}/seed{seed}"
-        record = json.loads((folder / "training.json").read_text())
-    row = (n, mode, lr, record["best_valid_loss"], scores["e_rmse"], scores["f_rmse"],
-           record["steps"], record["wall_s"])  # fmt: skip
-    print(f"tuning: {row}", flush=True)
-    return row
-
-
-def bench_tuning(results=ROOT / "results/default", rates=(0.001, 0.003, 0.01), seed=1):
-    """The same tuning effort for both modes: every rate of the grid, each mode, on the
-    campaign's own subsets, validation set and pre-trained model, two at a time; the choice is
-    the lowest validation loss (the test set only reported)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    teacher = DEFAULT["teachers"][0]
-    if not (results / "models" / "pretrain" / teacher / "mace.model").exists():
-        print("\n(tuning: run the default campaign first)")
-        return
-    sizes = DEFAULT["subsets"]["sizes"]
-    grid = [(n, mode, lr) for n in (min(sizes), max(sizes)) for mode in ("scratch", "finetune")
-            for lr in rates]  # fmt: skip
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        rows = list(pool.map(lambda p: tuning_point(results, teacher, *p, seed), grid))
-    table(
-        f"Learning-rate grid (seed {seed}; the campaign's stopping rule; choose on validation)",
-        ["n", "mode", "lr", "best validation loss", "test energy meV/atom", "test forces eV/Å",
-         "steps", "train s"],
-        rows,
-    )  # fmt: skip
-    best = {}
-    for n, mode, lr, loss, *_ in rows:
-        if (n, mode) not in best or loss < best[(n, mode)][1]:
-            best[(n, mode)] = (lr, loss)
-    for (n, mode), (lr, loss) in best.items():
-        print(f"n = {n}, {mode}: lr {lr} (validation loss {loss:.4g})")
 
 
 def bench_md(trajectories=6, snapshots=4):
@@ -489,6 +433,129 @@ def bench_strategies(table_, summary):
     )  # fmt: skip
 
 
+def oracle_config(base: dict, campaign: str = "oracle") -> dict:
+    """Campaign ``base`` whose only teacher is its reference (the same settings under another
+    name): the pre-trained model has learnt the reference itself, so no fine-tune on a few real
+    structures should make it worse."""
+    config = copy.deepcopy(base)
+    reference = config["reference"]
+    oracle = f"{reference}oracle"
+    config["calculators"][oracle] = copy.deepcopy(config["calculators"][reference])
+    config["teachers"], config["campaign"] = [oracle], campaign
+    return config
+
+
+def oracle_table(results: Path, config: dict) -> list[tuple]:
+    """Per n: zero-shot and fine-tuned (mean over seeds) test errors, and whether fine-tuning
+    made the start worse; from the metrics files."""
+    import json
+
+    import numpy as np
+
+    teacher, rows = config["teachers"][0], []
+    for n in config["subsets"]["sizes"]:
+        start = json.loads(
+            (results / f"metrics/pretrained/{teacher}/n{n}/seed0/metrics.json").read_text()
+        )
+        tuned = [
+            json.loads(
+                (results / f"metrics/finetune/{teacher}/n{n}/seed{seed}/metrics.json").read_text()
+            )
+            for seed in config["subsets"]["seeds"]
+        ]
+        e, f = (np.array([m[key] for m in tuned]) for key in ("e_rmse", "f_rmse"))
+        kept = sum(m["kept"] == "start" for m in tuned)
+        worse = e.mean() > start["e_rmse"] or f.mean() > start["f_rmse"]
+        spread = [x.std(ddof=1) if len(x) > 1 else 0.0 for x in (e, f)]
+        rows.append((n, start["e_rmse"], f"{e.mean():.2f} ± {spread[0]:.2f}",
+                     start["f_rmse"], f"{f.mean():.4f} ± {spread[1]:.4f}",
+                     f"{kept}/{len(tuned)}", "worse" if worse else "no worse"))  # fmt: skip
+    return rows
+
+
+def bench_oracle(base=None, workdir=ROOT, cores=2, replicas=1, seeds=(1, 2)):
+    """The oracle check: the default with its reference (GFN1-xTB) as the teacher, on one MD
+    replica (360 synthetic structures, to bound the xTB labelling), fine-tuned at every n;
+    fine-tuned must be no worse than zero-shot on the test set, energy and forces."""
+    config = oracle_config(base or DEFAULT)
+    if "replicas" in config["structures"]:
+        config["structures"]["replicas"] = replicas
+    config["subsets"]["seeds"] = list(seeds)
+    config["finetune"]["strategies"] = ["finetune"]
+    teacher = config["teachers"][0]
+    models = [f"pretrained/{teacher}/n{n}/seed0" for n in config["subsets"]["sizes"]]
+    models += [
+        f"finetune/{teacher}/n{n}/seed{s}" for n in config["subsets"]["sizes"] for s in seeds
+    ]
+    results = Path(workdir) / "results" / config["campaign"]
+    targets = [f"results/{config['campaign']}/metrics/{m}/metrics.json" for m in models]
+    with tempfile.TemporaryDirectory() as tmp:
+        configfile = Path(tmp) / "oracle.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        start = time.perf_counter()
+        snakemake(workdir, configfile, "--cores", str(cores), *targets)
+        wall = time.perf_counter() - start
+    rows = oracle_table(results, config)
+    table(
+        f"Oracle: teacher = reference ({teacher}); test errors, mean ± std over seeds {seeds}",
+        [
+            "n",
+            "zero-shot E",
+            "fine-tuned E",
+            "zero-shot F",
+            "fine-tuned F",
+            "kept start",
+            "verdict",
+        ],
+        rows,
+    )
+    print(f"\noracle campaign: {wall:.0f} s wall on {cores} cores; fine-tuned worse than"
+          f" zero-shot at {sum(r[-1] == 'worse' for r in rows)} of {len(rows)} sizes")  # fmt: skip
+    return rows
+
+
+def bench_capacity(base=None, workdir=ROOT, channels=(8, 16, 32), cores=2):
+    """How large a student learns its teacher: the campaign's pre-training at several widths
+    (model.num_channels) on its own synthetic set, each scored against the teacher on held-out
+    synthetic cells and, beside the teacher against the reference, on the agreement (test)
+    structures. Reuses results/<campaign>'s structures and labels (copied, mtimes kept)."""
+    import json
+    import shutil
+
+    base = base or DEFAULT
+    source = Path(workdir) / "results" / base["campaign"]
+    teacher = base["teachers"][0]
+    if not (source / "synthetic" / teacher / "train.extxyz").exists():
+        print(f"\n(capacity: run the {base['campaign']} campaign first, for its labels)")
+        return []
+    rows = []
+    for width in channels:
+        config = copy.deepcopy(base)
+        config["model"]["num_channels"] = width
+        config["campaign"] = f"{base['campaign']}-c{width}"
+        results = Path(workdir) / "results" / config["campaign"]
+        for part in ("structures", "synthetic", "real"):
+            if not (results / part).exists():
+                shutil.copytree(source / part, results / part)
+        with tempfile.TemporaryDirectory() as tmp:
+            configfile = Path(tmp) / "capacity.yaml"
+            configfile.write_text(yaml.safe_dump(config))
+            target = f"results/{config['campaign']}/metrics/pretrain/{teacher}/metrics.json"
+            snakemake(workdir, configfile, "--cores", str(cores), target)
+        m = json.loads((Path(workdir) / target).read_text())
+        rows.append((width, m["e_rmse"], m["f_rmse"], m["student_f_rmse"], m["teacher_f_rmse"],
+                     m["epochs"], m["stopped_by"], m["train_s"]))  # fmt: skip
+        print(f"capacity: {rows[-1]}", flush=True)
+    table(
+        f"Student capacity ({base['campaign']}): pre-trained against {teacher}",
+        ["channels", "E vs teacher (held-out synthetic)", "F vs teacher (held-out synthetic)",
+         "F vs teacher (agreement set)", "teacher F vs reference", "epochs", "stopped by",
+         "train s"],
+        rows,
+    )  # fmt: skip
+    return rows
+
+
 JOB = re.compile(r"^(?:local)?rule (\w+):\n((?:    .*\n)+)", re.M)
 
 
@@ -579,9 +646,22 @@ def bench_faults(
     shutil.rmtree(base)
 
 
+BENCHMARKS = ("labelling", "orchestration", "training", "campaign", "learning", "md", "oracle",
+              "capacity", "faults")  # fmt: skip
+
+
 if __name__ == "__main__":
-    chosen = sys.argv[1:] or [
-        "labelling", "orchestration", "training", "campaign", "learning", "md", "tuning"
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "benchmarks", nargs="*", choices=[[], *BENCHMARKS], metavar="BENCHMARK",
+        help=f"one or more of {', '.join(BENCHMARKS)} (default: all but oracle, capacity, faults)",
+    )  # fmt: skip
+    chosen = parser.parse_args().benchmarks or [
+        "labelling", "orchestration", "training", "campaign", "learning", "md"
     ]  # fmt: skip
     for name in chosen:
         globals()[f"bench_{name}"]()

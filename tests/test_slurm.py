@@ -72,7 +72,8 @@ def test_jobs_go_through_sbatch_and_give_the_local_results(slurm_campaign, campa
     ).stdout
     assert "JobState=COMPLETED" in states, states  # SLURM's own record of the last job
     logs = slurm_job_logs(workdir)
-    assert {"rule_pretrain", "rule_finetune", "rule_train_scratch", "rule_evaluate"} <= set(logs)
+    trained = {"rule_pretrain", "rule_finetune", "rule_train_scratch", "rule_tune_finetune"}
+    assert trained | {"rule_evaluate"} <= set(logs)
     _, local_dir, local_results = campaign
     slurm_results = workdir / "results" / "tiny"
     files = lambda d: {  # noqa: E731

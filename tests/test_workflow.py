@@ -114,7 +114,8 @@ def test_every_model_trains_under_the_rule_and_reports_its_cost(campaign, mode):
         per_epoch = n // budget["batch_size"]
         assert record["epochs"] == epochs and record["steps"] == epochs * per_epoch
         cap = math.ceil(budget["max_steps"] / per_epoch) * per_epoch
-        assert record["steps"] <= cap and 0 < record["best_step"] <= record["steps"]
+        assert record["steps"] <= cap and 0 <= record["best_step"] <= record["steps"]
+        assert (record["best_step"] == 0) == (record["kept"] == "start")
         assert (record["stopped_by"] == "rule") == ("stopping rule:" in log)
         row = table.loc[(mode.split("/")[0], n)]
         assert (row["steps"], row["stopped_by"]) == (record["steps"], record["stopped_by"])
@@ -141,10 +142,41 @@ def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):
     benchmarks = list((results / "benchmarks").rglob("*.tsv"))
     # every job but `all`: 23 as before, the validation set, the teacher on the test set and its
     # agreement, 2 zero-shot scores, the pre-trained model against its teacher, and the second
-    # strategy's 2 trainings and 2 scores
-    assert len(logs) == len(benchmarks) == 33
+    # strategy's 2 trainings and 2 scores; the tuning of both strategies' rates (2 x 2 runs, 2
+    # choices)
+    assert len(logs) == len(benchmarks) == 39
     for plot in ("learning_curves.png", "parity.png", "cost.png", "stability.png"):
         assert (results / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rates_are_chosen_on_validation_and_no_model_ends_worse_than_its_start(campaign):
+    _, _, results = campaign
+    tuning = pd.read_csv(results / "tuning.csv")
+    grid = TINY_CONFIG["finetune"]["lr_grid"]  # scratch's rate is pinned: not tuned
+    assert sorted(zip(tuning["mode"], tuning["lr"], strict=True)) == sorted(
+        (mode, lr) for mode in ("finetune", "frozen") for lr in grid
+    )
+    assert (tuning["n_real"] == 4).all() and (tuning["seed"] == 1).all()
+    assert (tuning["warmup_steps"] == TINY_CONFIG["finetune"]["warmup_steps"]).all()
+    for mode, runs in tuning.groupby("mode"):
+        chosen = runs[runs["chosen"]]
+        assert len(chosen) == 1
+        assert chosen["best_valid_loss"].iloc[0] == runs["best_valid_loss"].min()
+        lr = chosen["lr"].iloc[0]  # the chosen rate reaches every model of the mode
+        for n in (4, 8):
+            log = (results / "logs" / mode / "snap" / f"n{n}" / "seed1.log").read_text()
+            assert f"--lr={lr} " in log
+    scratch_log = (results / "logs" / "train_scratch" / "n4" / "seed1.log").read_text()
+    assert "--lr=0.01 " in scratch_log
+    # the selection includes the start: no published model is worse on validation than it
+    records = list((results / "models").glob("*/snap/n*/seed*/training.json"))
+    records += list((results / "tuning").glob("*/snap/lr*/training.json"))
+    assert len(records) == 4 + 4
+    for path in records:
+        record = json.loads(path.read_text())
+        assert record["best_valid_loss"] <= record["start_valid_loss"]
+        if record["kept"] == "start":
+            assert record["best_step"] == 0 and record["best_epoch"] is None
 
 
 def test_second_run_has_nothing_to_do(campaign):
@@ -162,9 +194,9 @@ def test_default_campaign_dag_builds(root, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
-    # 6 + 8 MD shards, 1 SNAP batch + 8 xTB labelling, 1 + 72 training (scratch and 5
-    # strategies), 72 + 4 + 1 scores...
-    assert totals and int(totals[-1]) == 186
+    # 6 + 8 MD shards, 1 SNAP batch + 8 xTB labelling, 1 + 24 training (scratch and
+    # finetune), 24 + 4 + 1 scores, 2 x 5 tuning runs and 2 choices...
+    assert totals and int(totals[-1]) == 102
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):
@@ -208,9 +240,12 @@ def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path, cells):
     # scoring (trained, zero-shot per size, each pre-trained model against its teacher), the
     # teachers on the test set, 6 single jobs
     zero_shot = sizes * pretrained
+    # the learning-rate grid: scratch, and each strategy from each pre-trained model
+    choices = 1 + len(config["finetune"]["strategies"]) * pretrained
+    tuning = choices * (1 + len(config["finetune"]["lr_grid"]))
     expected = (
         shards + labelling + teachers + pretrained + sizes + 1 + 2 * models + zero_shot
-        + pretrained + teachers + 6
+        + pretrained + teachers + 6 + tuning
     )  # fmt: skip
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
     assert int(totals[-1]) == expected

@@ -238,7 +238,12 @@ def training_settings(schedule):
         "elements": config["elements"],
         "reference": config["reference"],
         "model": config["model"],
-        "schedule": {k: v for k, v in config[schedule].items() if k != "strategies"},
+        # not the strategies nor the grid: a model reads its own mode's rate, chosen or pinned
+        "schedule": {
+            k: v
+            for k, v in config[schedule].items()
+            if k not in ("strategies", "lr_grid")
+        },
         **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }
 
