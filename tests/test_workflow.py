@@ -143,9 +143,9 @@ def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):
     # every job but `all`: 23 as before, the validation set, the teacher on the test set and its
     # agreement, 2 zero-shot scores, the pre-trained model against its teacher, and the second
     # strategy's 2 trainings and 2 scores; the tuning of both strategies' rates (2 x 2 runs, 2
-    # choices)
-    assert len(logs) == len(benchmarks) == 39
-    for plot in ("learning_curves.png", "parity.png", "cost.png", "stability.png"):
+    # choices) and the coverage map
+    assert len(logs) == len(benchmarks) == 40
+    for plot in ("learning_curves.png", "parity.png", "cost.png", "stability.png", "coverage.png"):
         assert (results / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
 
@@ -179,6 +179,26 @@ def test_rates_are_chosen_on_validation_and_no_model_ends_worse_than_its_start(c
             assert record["best_step"] == 0 and record["best_epoch"] is None
 
 
+def test_coverage_places_every_test_structure_against_the_synthetic_and_pool_ones(campaign):
+    _, _, results = campaign
+    coverage = pd.read_csv(results / "coverage.csv")
+    test = read_structures(results / "real" / "test.extxyz")
+    assert list(coverage["test_index"]) == list(range(len(test)))
+    assert (coverage["n_atoms"] == [len(a) for a in test]).all()
+    for column in ("synthetic_median", "synthetic_max", "pool_median", "pool_max", "f_rmse"):
+        assert np.isfinite(coverage[column]).all() and (coverage[column] > 0).all()
+    assert (coverage["synthetic_median"] <= coverage["synthetic_max"]).all()
+    # the fine-tuned model's force error on each structure, from its saved predictions
+    predictions = read_structures(results / "metrics/finetune/snap/n4/seed1/predictions.extxyz")
+    first = predictions[0].arrays["MACE_forces"] - predictions[0].arrays["gfn1_forces"]
+    assert coverage["f_rmse"].iloc[0] == pytest.approx(np.sqrt(np.mean(first**2)), rel=1e-6)
+    log = (results / "logs" / "coverage.log").read_text()
+    assert (
+        "descriptor atoms per set: {'synthetic': 2304, 'pool': 640, 'valid': 128, 'test': 256}"
+        in log
+    )
+
+
 def test_second_run_has_nothing_to_do(campaign):
     root, workdir, _ = campaign
     run = snakemake(root, workdir, "--dry-run")
@@ -195,8 +215,8 @@ def test_default_campaign_dag_builds(root, tmp_path):
     assert run.returncode == 0, run.stderr
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
     # 6 + 8 MD shards, 1 SNAP batch + 8 xTB labelling, 1 + 24 training (scratch and
-    # finetune), 24 + 4 + 1 scores, 2 x 5 tuning runs and 2 choices...
-    assert totals and int(totals[-1]) == 102
+    # finetune), 24 + 4 + 1 scores, 2 x 5 tuning runs and 2 choices, the coverage map...
+    assert totals and int(totals[-1]) == 103
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):
@@ -238,14 +258,14 @@ def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path, cells):
     assert re.search(rf"^label_synthetic\s+{labelling}$", run.stdout, flags=re.MULTILINE)
     # generation, labelling, gathering, pre-training, subsets and validation set, training,
     # scoring (trained, zero-shot per size, each pre-trained model against its teacher), the
-    # teachers on the test set, 6 single jobs
+    # teachers on the test set, 7 single jobs
     zero_shot = sizes * pretrained
     # the learning-rate grid: scratch, and each strategy from each pre-trained model
     choices = 1 + len(config["finetune"]["strategies"]) * pretrained
     tuning = choices * (1 + len(config["finetune"]["lr_grid"]))
     expected = (
         shards + labelling + teachers + pretrained + sizes + 1 + 2 * models + zero_shot
-        + pretrained + teachers + 6 + tuning
+        + pretrained + teachers + 7 + tuning
     )  # fmt: skip
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
     assert int(totals[-1]) == expected

@@ -179,3 +179,42 @@ rule provenance:
         workflow_dir=workflow.basedir,
     script:
         "../scripts/provenance.py"
+
+
+# How the synthetic set covers the real structures, in the pre-trained model's descriptors.
+rule coverage:
+    input:
+        model=f"{RESULTS}/models/pretrain/{COVERAGE_PRETRAINED}/mace.model",
+        synthetic=f"{RESULTS}/synthetic/{teacher_of(COVERAGE_PRETRAINED)[0]}/train.extxyz",
+        pool=f"{RESULTS}/real/pool.extxyz",
+        valid=REAL_VALID,
+        test=f"{RESULTS}/real/test.extxyz",
+        predictions=f"{RESULTS}/metrics/{COVERAGE_MODEL}/predictions.extxyz",
+    output:
+        table=report(
+            f"{RESULTS}/coverage.csv",
+            caption="../report/coverage.rst",
+            category="Coverage",
+        ),
+        plot=report(
+            f"{RESULTS}/plots/coverage.png",
+            caption="../report/coverage.rst",
+            category="Coverage",
+        ),
+    log:
+        f"{LOGS}/coverage.log",
+    benchmark:
+        f"{BENCHMARKS}/coverage.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(4000),
+        runtime=attempt_scaled(20),
+    params:
+        dtype=config["model"]["dtype"],
+        reference=config["reference"],
+        max_structures=COVERAGE_STRUCTURES,
+        model=COVERAGE_MODEL,
+    script:
+        "../scripts/coverage.py"

@@ -276,8 +276,22 @@ def metrics_files(models):
     return [f"{RESULTS}/metrics/{m.path}/metrics.json" for m in models]
 
 
+# The coverage map: the first pre-trained model and its first strategy's model at the
+# smallest n and first seed; at most so many structures of each set (evenly spaced).
+COVERAGE_PRETRAINED = pretrained_models(config)[0]
+COVERAGE_MODEL = ModelId(
+    strategies(config)[0],
+    COVERAGE_PRETRAINED,
+    min(config["subsets"]["sizes"]),
+    config["subsets"]["seeds"][0],
+).path
+COVERAGE_STRUCTURES = 200
+
+
 def final_outputs():
     return [
+        f"{RESULTS}/coverage.csv",
+        f"{RESULTS}/plots/coverage.png",
         f"{RESULTS}/provenance/provenance.json",
         f"{RESULTS}/learning_curves.csv",
         f"{RESULTS}/teacher_agreement.csv",

@@ -1,0 +1,42 @@
+"""coverage.csv and plots/coverage.png: the real structures in the pre-trained model's
+descriptor space, against the synthetic ones, and the fine-tuned model's errors there."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+import numpy as np  # noqa: E402
+
+from synthpt.coverage import (  # noqa: E402
+    coverage_table,
+    descriptors,
+    evenly,
+    per_atom_force_errors,
+    plot_coverage,
+)
+from synthpt.io import read_structures, write_table  # noqa: E402
+from synthpt.labelling import label_keys  # noqa: E402
+
+at_most = sm.params.max_structures
+structures = {
+    name: evenly(read_structures(sm.input[name]), at_most)
+    for name in ("synthetic", "pool", "valid")
+}
+structures["test"] = read_structures(sm.input.test)
+features = {name: descriptors(sm.input.model, s, sm.params.dtype) for name, s in structures.items()}
+stacked = {name: np.concatenate(f) for name, f in features.items()}
+predictions = read_structures(sm.input.predictions)
+errors = per_atom_force_errors(predictions, label_keys(sm.params.reference)[1])
+sources = [a.info.get("source", a.info.get("config_type", "")) for a in structures["test"]]
+table = coverage_table(features["test"], stacked["synthetic"], stacked["pool"], errors, sources)
+write_table(sm.output.table, table)
+plot_coverage(
+    stacked, np.concatenate(errors), f"test atoms: force error of {sm.params.model}", sm.output.plot
+)
+log.info("descriptor atoms per set: %s", {k: len(v) for k, v in stacked.items()})
+log.info("coverage:\n%s", table.describe().to_string())
