@@ -85,3 +85,63 @@ def test_cell_symbols_follow_the_composition(composition, n_atoms, counts):
     symbols = cell_symbols(composition, n_atoms)
     assert len(symbols) == n_atoms and Counter(symbols) == counts
     assert list(dict.fromkeys(symbols)) == list(counts)  # in the composition's order
+
+
+AUGMENT = {
+    "chain_length": 3, "widths": [0.05, 0.1, 0.15], "strain": 0.03, "relax_steps": 2,
+    "min_distance": 1.1, "max_force": 100.0,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def crystal_and_molecule():
+    from ase.build import bulk, molecule
+
+    diamond = bulk("C", "diamond", a=3.567, cubic=True).repeat((2, 2, 2))  # 64 atoms
+    diamond.info.update(tersoff_energy=-1.0)  # a label, never carried over
+    return diamond, molecule("CH3CH2OH")
+
+
+def test_augmented_chains_grow_link_by_link_and_are_the_same_whatever_the_sharding(
+    crystal_and_molecule,
+):
+    from synthpt.structures import augment
+
+    diamond, _ = crystal_and_molecule
+    tersoff = make_calculator("tersoff", {"type": "tersoff"}, ["C"])
+    chains = augment(range(0, 3), [diamond], AUGMENT, 5, tersoff)
+    alone = augment(range(2, 3), [diamond], AUGMENT, 5, tersoff)
+    assert len(chains) == 9 and [a.info["link"] for a in chains[:3]] == [0, 1, 2]
+    assert [a.info["index"] for a in chains] == list(range(9))
+    np.testing.assert_array_equal(alone[0].positions, chains[6].positions)
+    for atoms in chains:
+        assert atoms.info["source"] == "augment" and atoms.info["seed_index"] == 0
+        assert "tersoff_energy" not in atoms.info and atoms.calc is None
+        assert min_distance(atoms) >= 1.1 and len(atoms) == 64
+    volumes = [a.get_volume() / diamond.get_volume() for a in chains]
+    assert all(0.9 < v < 1.1 for v in volumes) and np.std(volumes) > 1e-3  # strained
+    assert [a.info["width"] for a in chains[:3]] == AUGMENT["widths"]
+    # each link grows from the one before: unstrained and unrelaxed, the displacements from
+    # the seed add up (rms sqrt(0.05^2 + 0.1^2) after two links, 0.05 after one)
+    from ase.geometry import find_mic
+
+    free = {"strain": 0.0, "relax_steps": 0, "min_distance": 0.7}
+    walk = augment(range(1), [diamond], AUGMENT | free, 5, tersoff)
+    drift = [
+        np.sqrt((find_mic(a.positions - diamond.positions, diamond.cell)[0] ** 2).mean() / 1)
+        for a in walk
+    ]
+    assert drift == pytest.approx(np.sqrt(np.cumsum(np.square(AUGMENT["widths"]))), rel=0.25)
+
+
+def test_a_molecule_is_augmented_without_a_cell_and_a_force_limit_rejects(crystal_and_molecule):
+    from synthpt.structures import augment
+
+    _, ethanol = crystal_and_molecule
+    xtb = make_calculator("gfn2", {"type": "xtb", "method": "GFN2-xTB"}, ["C", "H", "O"])
+    settings = AUGMENT | {"min_distance": 0.7, "widths": [0.05]}
+    links = augment(range(1), [ethanol], settings, 3, xtb)
+    assert [a.get_chemical_formula() for a in links] == ["C2H6O"] * 3
+    assert not any(a.pbc.any() or a.cell.volume for a in links)
+    with pytest.raises(RuntimeError, match="no acceptable structure in 20 attempts"):
+        augment(range(1), [ethanol], settings | {"max_force": 1e-3}, 3, xtb)

@@ -172,3 +172,39 @@ def test_an_ingest_error_reaches_the_console_with_file_and_problem(root, tmp_pat
     assert result.returncode != 0
     message = "synthpt: InputError: data/train.extxyz: structure 3: energy 'energy' is not finite"
     assert message in result.stderr, result.stderr[-2000:]
+
+
+def test_augmented_synthetic_set_grows_from_the_pool_only(root, user):
+    """structures.source augment: chains of rattled, strained, relaxed copies of the ingested
+    pool's structures (positions only), labelled by the teacher like any synthetic set."""
+    workdir, configfile, _ = user
+    config = yaml.safe_load(configfile.read_text())
+    config["campaign"] = "augmented"
+    config["teachers"] = ["snap"]
+    config["structures"] = {
+        "source": "augment", "n_chains": 6, "chain_length": 2, "widths": [0.05, 0.1],
+        "strain": 0.02, "relax_steps": 2, "min_distance": 1.1, "max_force": 100.0,
+    }  # fmt: skip
+    config["synthetic"] = {"n_shards": 2, "valid_fraction": 0.2}
+    augmented = workdir / "augmented.yaml"
+    augmented.write_text(yaml.safe_dump(config))
+    target = "results/augmented/synthetic/snap/train.extxyz"
+    result = snakemake(root, workdir, "--cores", "2", target, configfile=augmented)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = workdir / "results" / "augmented"
+    pool = read_structures(results / "real" / "pool.extxyz")
+    test = read_structures(results / "real" / "test.extxyz")
+    synthetic = read_structures(results / "synthetic" / "snap" / "train.extxyz")
+    synthetic += read_structures(results / "synthetic" / "snap" / "valid.extxyz")
+    assert len(synthetic) == 12 and all(a.info["source"] == "augment" for a in synthetic)
+    assert all("snap_energy" in a.info and "dft_energy" not in a.info for a in synthetic)
+    # chain k grows from pool structure k: its first link is within a small rattle of it
+    from ase.geometry import find_mic
+
+    for atoms in (a for a in synthetic if a.info["link"] == 0):
+        seed = pool[atoms.info["chain"] % len(pool)]
+        rms = np.sqrt((find_mic(atoms.positions - seed.positions, seed.cell)[0] ** 2).mean())
+        assert rms < 0.3
+        assert not any(np.allclose(atoms.cell.lengths(), t.cell.lengths()) for t in test)
+    log = (results / "logs" / "generate_structures" / "synthetic" / "shard-0.log").read_text()
+    assert "grew chains from 10 seed structures of ['results/augmented/real/pool.extxyz']" in log

@@ -8,7 +8,10 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from synthpt.campaign import (
+    AUGMENT,
     BUILDER_KEYS,
+    augment_seed_files,
+    structure_builder_name,
     TRAJECTORY_SOURCES,
     atoms_per_structure,
     PRETRAINED,
@@ -101,7 +104,7 @@ def tuning_records(group):
 
 
 SOURCE = structure_source(config)
-STRUCTURE_BUILDER = BUILDER_KEYS.get(SOURCE)
+STRUCTURE_BUILDER = structure_builder_name(config)
 # Sizes resource requests; user structure files are taken as 64-atom cells.
 ATOMS_PER_STRUCTURE = atoms_per_structure(config)
 
@@ -110,7 +113,14 @@ def structure_builder():
     """Settings of the calculator that relaxes cells or drives MD (None for user files)."""
     if STRUCTURE_BUILDER is None:
         return None
-    return calculator_settings(config["structures"][STRUCTURE_BUILDER])
+    return calculator_settings(STRUCTURE_BUILDER)
+
+
+def structure_seeds():
+    """The files augmentation grows its chains from (the real pool's positions by default)."""
+    if SOURCE != AUGMENT:
+        return []
+    return augment_seed_files(config, f"{RESULTS}/real/pool.extxyz")
 
 
 def n_structures(stream):
@@ -215,9 +225,11 @@ def generation_minutes(stream):
         calls = (
             trajectory_picoseconds(settings) * 1000 / settings.get("timestep_fs", 1.0)
         )
+    elif SOURCE == AUGMENT:  # per chain: each link relaxed, then its forces checked
+        calls = settings["chain_length"] * (2 + settings.get("relax_steps", 0))
     else:
         calls = 1 + settings["relax_steps"]
-    return shard_minutes(stream, calls, settings[STRUCTURE_BUILDER])
+    return shard_minutes(stream, calls, STRUCTURE_BUILDER)
 
 
 def attempt_scaled(base):

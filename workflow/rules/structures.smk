@@ -28,6 +28,8 @@ if SOURCE == "files":
 
 
 rule generate_synthetic_structures:
+    input:
+        seeds=structure_seeds(),
     output:
         f"{RESULTS}/structures/synthetic/shard-{{shard}}.extxyz",
     log:

@@ -1,5 +1,5 @@
 """The structures of one shard: random cells relaxed briefly, melt-quench-anneal MD of cells,
-or MD of molecules."""
+MD of molecules, or chains augmented from the real pool's (or the user's) structures."""
 
 import sys
 from pathlib import Path
@@ -10,8 +10,8 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.campaign import TRAJECTORY_SOURCES, cell_composition  # noqa: E402
-from synthpt.io import write_structures  # noqa: E402
+from synthpt.campaign import AUGMENT, TRAJECTORY_SOURCES, cell_composition  # noqa: E402
+from synthpt.io import read_structures, write_structures  # noqa: E402
 
 settings, builder = sm.params.settings, sm.params.builder
 composition = cell_composition(builder["elements"], settings)
@@ -27,6 +27,19 @@ if settings.get("source", "random") in TRAJECTORY_SOURCES:
         driver=md_driver(**builder),
         stream=sm.params.stream,
     )
+elif settings.get("source") == AUGMENT:
+    from synthpt.calculators import make_calculator
+    from synthpt.structures import augment, positions_only
+
+    seeds = [positions_only(a) for path in sm.input.seeds for a in read_structures(path)]
+    structures = augment(
+        chains=range(*sm.params.indices),
+        seeds=seeds,
+        settings=settings,
+        seed=sm.params.seed,
+        calculator=make_calculator(**builder),
+    )
+    log.info("grew chains from %d seed structures of %s", len(seeds), list(sm.input.seeds))
 else:
     from synthpt.calculators import make_calculator
     from synthpt.structures import generate

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from synthpt.calculators import CALCULATOR_TYPES
 from synthpt.strategies import STRATEGIES
+from synthpt.structures import AUGMENT  # chains grown from the real pool's (or files') positions
 
 SCRATCH = "scratch"
 FINETUNE = "finetune"  # the default strategy
@@ -26,8 +27,29 @@ class ConfigError(ValueError):
 
 # How each structure source builds its structures: the config key naming the calculator that
 # relaxes cells (random) or drives the dynamics (MD of carbon cells, MD of molecules).
-BUILDER_KEYS = {"random": "relax_with", "md": "driver", "molecules": "driver"}
+BUILDER_KEYS = {
+    "random": "relax_with",
+    "md": "driver",
+    "molecules": "driver",
+    "augment": "relax_with",
+}
 TRAJECTORY_SOURCES = ("md", "molecules")
+
+
+def structure_builder_name(config: dict) -> str | None:
+    """The calculator that relaxes or drives the synthetic structures (augment: the first
+    teacher unless ``relax_with`` names one); None for user files."""
+    key = BUILDER_KEYS.get(structure_source(config))
+    if key is None:
+        return None
+    default = config["teachers"][0] if structure_source(config) == AUGMENT else None
+    return config["structures"].get(key, default)
+
+
+def augment_seed_files(config: dict, pool: str) -> list[str]:
+    """What augmentation grows from: the real pool (``seeds: pool``, the default) or files."""
+    seeds = config["structures"].get("seeds", "pool")
+    return [pool] if seeds == "pool" else file_list(seeds)
 
 
 def structure_source(config: dict) -> str:
@@ -88,6 +110,8 @@ def synthetic_units(config: dict) -> int:
         return len(trajectory_grid(config["structures"]))
     if source == "random":
         return config["synthetic"]["n_structures"]
+    if source == AUGMENT:
+        return config["structures"]["n_chains"]
     return 0
 
 
@@ -96,6 +120,8 @@ def synthetic_count(config: dict, default: int = 10000) -> int:
     if structure_source(config) in TRAJECTORY_SOURCES:
         settings = config["structures"]
         return len(trajectory_grid(settings)) * snapshots_per_trajectory(settings)
+    if structure_source(config) == AUGMENT:
+        return config["structures"]["n_chains"] * config["structures"]["chain_length"]
     return config["synthetic"].get("n_structures", default)
 
 
@@ -136,7 +162,7 @@ def _check_real(config: dict) -> None:
         if low > high:
             raise ConfigError(f"real.n_atoms: min {low} above max {high}")
         return
-    if structure_source(config) == "files":
+    if structure_source(config) in ("files", AUGMENT):
         raise ConfigError(
             "real: computed real data need structures.source random or md (their structures are"
             " made like the synthetic ones, from their own trajectories); give pool and test files"
@@ -164,7 +190,7 @@ def check_config(config: dict) -> None:
     source = structure_source(config)
     builder = BUILDER_KEYS.get(source)
     if builder:
-        named += [(f"structures.{builder}", config["structures"][builder])]
+        named += [(f"structures.{builder}", structure_builder_name(config))]
     for key, name in named:
         if name not in known:
             raise ConfigError(f"{key}: '{name}' is not one of calculators {sorted(known)}")
@@ -189,6 +215,12 @@ def check_config(config: dict) -> None:
         low, high = config["structures"]["density_range"]
         if low > high:
             raise ConfigError(f"structures.density_range: low {low} above high {high}")
+    if source == AUGMENT and config["structures"].get("seeds", "pool") != "pool":
+        for path in file_list(config["structures"]["seeds"]):
+            if not os.path.isfile(path):
+                raise ConfigError(
+                    f"structures.seeds: file '{path}' not found (relative to {os.getcwd()})"
+                )
     if source == "files":
         for path in file_list(config["structures"]["files"]):
             if not os.path.isfile(path):

@@ -16,6 +16,7 @@ from ase.optimize import FIRE
 
 AMU_PER_G_CM3_TO_A3 = 1.66053906660  # volume (Å^3) of 1 amu at 1 g/cm^3
 STREAMS = {"synthetic": 0, "real": 1}
+AUGMENT = "augment"  # the structure source that grows chains from the real pool
 log = logging.getLogger(__name__)
 
 
@@ -134,4 +135,87 @@ def generate(
             {"index": index, "stream": stream, "density": round(density, 4), "config_type": stream}
         )
         structures.append(atoms)
+    return structures
+
+
+def positions_only(atoms: Atoms) -> Atoms:
+    """The atoms, cell and periodicity of a structure, without any label or info."""
+    return Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+
+
+def symmetric_strain(rng: np.random.Generator, largest: float) -> np.ndarray:
+    """A random symmetric strain tensor with components within ±``largest``."""
+    strain = rng.uniform(-largest, largest, (3, 3))
+    return (strain + strain.T) / 2
+
+
+def augment_chain(
+    seed_atoms: Atoms,
+    chain: int,
+    length: int,
+    settings: Mapping,
+    seed: int,
+    calculator: Calculator | None,
+    max_attempts: int = 20,
+) -> list[Atoms]:
+    """Chain ``chain``: ``length`` structures grown from ``seed_atoms`` (positions only). Each
+    link is the one before, displaced by a Gaussian of the next width of ``widths`` (Å, in
+    turn), its cell strained by a random symmetric strain within ±``strain`` (periodic cells
+    only; atoms follow), then relaxed ``relax_steps`` FIRE steps by ``calculator``. A link with,
+    after that, atoms closer than ``min_distance`` or a force component above ``max_force`` is
+    drawn again from the link before. Deterministic per chain, whatever the sharding."""
+    rng = structure_rng(seed, "synthetic", chain)
+    widths, largest = settings["widths"], settings.get("strain", 0.0)
+    steps = settings.get("relax_steps", 0)
+    current, links = positions_only(seed_atoms), []
+    for link in range(length):
+        width = widths[link % len(widths)]
+        for attempt in range(max_attempts):
+            atoms = current.copy()
+            if largest and atoms.pbc.all():
+                cell = atoms.cell.array @ (np.eye(3) + symmetric_strain(rng, largest))
+                atoms.set_cell(cell, scale_atoms=True)
+            atoms.positions += rng.normal(0.0, width, atoms.positions.shape)
+            if min_distance(atoms) < settings["min_distance"] / 2:  # hopeless: no calculator call
+                continue
+            if calculator is not None:
+                atoms.calc = calculator
+                if steps:
+                    FIRE(atoms, maxstep=0.1, logfile=None).run(fmax=0.5, steps=steps)
+                largest_force = float(np.abs(atoms.get_forces()).max())
+                atoms.calc = None
+                if largest_force > settings["max_force"]:
+                    log.info("chain %d link %d: force %.1f eV/Å, again", chain, link, largest_force)
+                    continue
+            if min_distance(atoms) >= settings["min_distance"]:
+                break
+            log.info("chain %d link %d: attempt %d came too close, again", chain, link, attempt)
+        else:
+            raise RuntimeError(
+                f"chain {chain} link {link}: no acceptable structure in {max_attempts} attempts"
+            )
+        if atoms.pbc.any():
+            atoms.wrap()
+        atoms.info.update(
+            {"index": chain * length + link, "stream": "synthetic", "chain": chain, "link": link,
+             "width": width, "source": AUGMENT, "config_type": AUGMENT}
+        )  # fmt: skip
+        links.append(atoms)
+        current = positions_only(atoms)
+    return links
+
+
+def augment(chains: range, seeds: list[Atoms], settings: Mapping, seed: int, calculator):
+    """The structures of ``chains``: chain k grows from seed k modulo the number of seeds
+    (``seed_index``); ``index`` numbers them chain by chain."""
+    if not seeds:
+        raise ValueError("augment: no seed structure")
+    structures = []
+    for chain in chains:
+        links = augment_chain(
+            seeds[chain % len(seeds)], chain, settings["chain_length"], settings, seed, calculator
+        )
+        for atoms in links:
+            atoms.info["seed_index"] = chain % len(seeds)
+        structures += links
     return structures
