@@ -271,6 +271,8 @@ def test_nep_teacher_gives_gradient_forces_in_cells_and_for_molecules(tmp_path, 
     assert boxed.get_potential_energy() == pytest.approx(ethanol.get_potential_energy(), abs=1e-8)
     (labelled,), rejects = label([ethanol], calculator, "nep", 1e6)
     assert not rejects and np.allclose(labelled.arrays["nep_forces"], ethanol.get_forces())
+    split = labelled.arrays["nep_energies"]  # NEP's per-atom energies, stored beside
+    assert split.shape == (9,) and split.sum() == pytest.approx(labelled.info["nep_energy"])
     cell = diamond()
     cell.calc = make_calculator("nep", spec, ["C"])
     forces = cell.get_forces()[[m[0] for m in moves], [m[1] for m in moves]]
@@ -303,3 +305,38 @@ def test_a_nep_file_that_cannot_label_the_campaign_is_refused_before_any_job(
         check_config(config)
     with pytest.raises(CalculatorConfigError, match=problem):
         make_calculator("nep", config["calculators"]["nep"], elements)
+
+
+def test_lammps_and_matscipy_teachers_store_their_per_atom_energies(cells):
+    """LAMMPS's compute pe/atom through ASE's LAMMPSlib, and matscipy's own split: each sums
+    to the energy."""
+    from synthpt.calculators import make_calculator
+    from synthpt.labelling import label, per_atom_key
+
+    snap = make_calculator("snap", {"type": "lammps", "potential": "carbon_snap"}, ["C"])
+    labelled, rejects = label(list(cells[:2]), snap, "snap", 1e6)
+    assert not rejects
+    for atoms in labelled:
+        split = atoms.arrays[per_atom_key("snap")]
+        assert split.shape == (len(atoms),) and np.ptp(split) > 0
+        assert split.sum() == pytest.approx(atoms.info["snap_energy"], abs=1e-6)
+    tersoff = make_calculator("tersoff", {"type": "tersoff"}, ["C"])
+    (one,), _ = label(list(cells[:1]), tersoff, "tersoff", 1e6)
+    assert one.arrays[per_atom_key("tersoff")].sum() == pytest.approx(one.info["tersoff_energy"])
+
+
+def test_student_node_energies_are_compared_centred_per_element(cells):
+    from synthpt.evaluate import per_atom_agreement
+
+    structures = [a.copy() for a in cells[:2]]
+    rng = np.random.default_rng(0)
+    for atoms in structures:
+        atoms.arrays["t_energies"] = rng.normal(-7.0, 0.2, len(atoms))
+    shifted = [a.arrays["t_energies"] + 3.0 for a in structures]  # another zero: no error
+    same = per_atom_agreement(structures, shifted, "t_energies")
+    assert same["node_energy_r"] == pytest.approx(1.0) and same["node_energy_rmse"] < 1e-9
+    noisy = [a.arrays["t_energies"] + rng.normal(0, 0.1, len(a)) for a in structures]
+    rough = per_atom_agreement(structures, noisy, "t_energies")
+    assert 0.5 < rough["node_energy_r"] < 1 and rough["node_energy_rmse"] == pytest.approx(
+        100, rel=0.2
+    )

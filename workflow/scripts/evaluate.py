@@ -17,9 +17,16 @@ log = start_job(sm.log[0], sm.threads)
 import json  # noqa: E402
 
 from synthpt.e0s import recentred, residual_shift  # noqa: E402
-from synthpt.evaluate import cost, load_compiled, metrics, predict_compiled, with_predictions  # noqa: E402
+from synthpt.evaluate import (  # noqa: E402
+    cost,
+    load_compiled,
+    metrics,
+    per_atom_agreement,
+    predict_compiled,
+    with_predictions,
+)
 from synthpt.io import energy_forces, read_structures, validate_labels, write_json, write_structures  # noqa: E402
-from synthpt.labelling import label_keys  # noqa: E402
+from synthpt.labelling import label_keys, per_atom_key  # noqa: E402
 from synthpt.stability import stability  # noqa: E402
 
 elements = sm.params.elements
@@ -27,7 +34,8 @@ energy_key, forces_key = label_keys(sm.params.labels)
 test = read_structures(sm.input.test)
 validate_labels(test, sm.input.test, energy_key, forces_key, elements)
 model = load_compiled(sm.input.model)
-energies, forces = predict_compiled(model, test)
+nodes = []
+energies, forces = predict_compiled(model, test, nodes=nodes)
 if "subset" in sm.input.keys():
     subset = read_structures(sm.input.subset)
     predicted, _ = predict_compiled(model, subset)
@@ -37,6 +45,8 @@ if "subset" in sm.input.keys():
     energies = recentred(test, energies, shift, elements)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
 scores = sm.params.identity | metrics(test, energy_key, forces_key, energies, forces) | cost(record)
+if per_atom_key(sm.params.labels) in test[0].arrays:  # a teacher's per-atom energies
+    scores |= per_atom_agreement(test, nodes, per_atom_key(sm.params.labels))
 if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agreement structures
     from synthpt.aggregate import STUDENT, student_agreement
 

@@ -304,7 +304,7 @@ class NEPCalculator(Calculator):
     computed in a box with more vacuum around it than the model's cutoff.
     """
 
-    implemented_properties = ["energy", "free_energy", "forces"]
+    implemented_properties = ["energy", "free_energy", "forces", "energies"]
 
     def __init__(self, model_filename: str, **kwargs):
         from calorine.calculators import CPUNEP
@@ -327,6 +327,7 @@ class NEPCalculator(Calculator):
         atoms.calc = self.nep
         energy = atoms.get_potential_energy()
         self.results = {"energy": energy, "free_energy": energy, "forces": atoms.get_forces()}
+        self.results["energies"] = atoms.get_potential_energies()
 
 
 def _nep(name: str, spec: dict, elements: list[str]) -> Calculator:

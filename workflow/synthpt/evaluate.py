@@ -109,8 +109,11 @@ def mace_graph(structures: list[Atoms], atomic_numbers, r_max: float, dtype, dev
     return data
 
 
-def predict_compiled(model, structures: list[Atoms], batch_size: int = 16, device: str = "cpu"):
-    """``predict`` for a TorchScript model from ``load_compiled``."""
+def predict_compiled(
+    model, structures: list[Atoms], batch_size: int = 16, device: str = "cpu", nodes=None
+):
+    """``predict`` for a TorchScript model from ``load_compiled``; ``nodes``, a list, also
+    receives each structure's per-atom (node) energies."""
     import torch
 
     dtype = next(model.parameters()).dtype
@@ -122,8 +125,28 @@ def predict_compiled(model, structures: list[Atoms], batch_size: int = 16, devic
         with torch.jit.optimized_execution(False):  # no profiling runs for a few batches
             output = model(data, training=False, compute_force=True)
         energies.append(output["energy"].detach().cpu().numpy())
-        forces.extend(np.split(output["forces"].detach().cpu().numpy(), data["ptr"][1:-1].cpu()))
+        split = data["ptr"][1:-1].cpu()
+        forces.extend(np.split(output["forces"].detach().cpu().numpy(), split))
+        if nodes is not None:
+            nodes.extend(np.split(output["node_energy"].detach().cpu().numpy(), split))
     return np.concatenate(energies), forces
+
+
+def per_atom_agreement(structures, predicted: list, key: str) -> dict[str, float]:
+    """A student's node energies against a teacher's per-atom energies (``arrays[key]``):
+    Pearson r and RMSE (meV/atom), each level centred on its own mean per element (the split
+    of an energy into atoms has a free zero per element)."""
+    symbols = np.concatenate([a.get_chemical_symbols() for a in structures])
+    own = np.concatenate([np.asarray(p, dtype=float) for p in predicted])
+    teacher = np.concatenate([a.arrays[key] for a in structures]).astype(float)
+    for element in set(symbols):
+        chosen = symbols == element
+        own[chosen] -= own[chosen].mean()
+        teacher[chosen] -= teacher[chosen].mean()
+    return {
+        "node_energy_r": float(np.corrcoef(own, teacher)[0, 1]),
+        "node_energy_rmse": float(np.sqrt(np.mean((own - teacher) ** 2)) * 1000),
+    }
 
 
 ELEMENT_FORCES = "f_rmse_"  # + element: force RMSE on that element's atoms

@@ -16,15 +16,27 @@ def label_keys(name: str) -> tuple[str, str]:
     return f"{name}_energy", f"{name}_forces"
 
 
+def per_atom_key(name: str) -> str:
+    """The arrays key of calculator ``name``'s per-atom energies, where it has them."""
+    return f"{name}_energies"
+
+
+def has_per_atom_energies(calculator: Calculator | None) -> bool:
+    return calculator is not None and "energies" in calculator.implemented_properties
+
+
 def one_by_one(structures: list[Atoms], calculator: Calculator):
-    """(energy, forces, error) per structure, one ASE call each."""
+    """(energy, forces, error, per-atom energies or None) per structure, one ASE call each."""
+    per_atom = has_per_atom_energies(calculator)
     for atoms in structures:
         atoms = atoms.copy()
         atoms.calc = calculator
         try:
-            yield float(atoms.get_potential_energy()), np.array(atoms.get_forces()), None
+            energy, forces = float(atoms.get_potential_energy()), np.array(atoms.get_forces())
+            energies = np.array(atoms.get_potential_energies()) if per_atom else None
+            yield energy, forces, None, energies
         except Exception as err:  # SCF failures and calculator crashes are per structure
-            yield None, None, f"{type(err).__name__}: {err}".replace("\n", " ")[:300]
+            yield None, None, f"{type(err).__name__}: {err}".replace("\n", " ")[:300], None
 
 
 def in_batches(structures: list[Atoms], predict_batch, batch_size: int):
@@ -32,7 +44,7 @@ def in_batches(structures: list[Atoms], predict_batch, batch_size: int):
     for start in range(0, len(structures), batch_size):
         energies, forces = predict_batch(structures[start : start + batch_size])
         for energy, force in zip(energies, forces, strict=True):
-            yield float(energy), np.asarray(force, dtype=float), None
+            yield float(energy), np.asarray(force, dtype=float), None, None
 
 
 def label(
@@ -55,7 +67,7 @@ def label(
         else one_by_one(structures, calculator)
     )
     labelled, rejects = [], []
-    for atoms, (energy, forces, reason) in zip(structures, results, strict=True):
+    for atoms, (energy, forces, reason, energies) in zip(structures, results, strict=True):
         atoms = atoms.copy()
         if reason is None:
             if not (np.isfinite(energy) and np.all(np.isfinite(forces))):
@@ -65,6 +77,8 @@ def label(
         if reason is None:
             atoms.info[energy_key] = energy
             atoms.arrays[forces_key] = forces
+            if energies is not None:  # the teacher's own split of the energy over atoms
+                atoms.arrays[per_atom_key(name)] = energies
             labelled.append(atoms)
         else:
             log.warning("structure %s rejected by %s: %s", atoms.info.get("index"), name, reason)
