@@ -56,3 +56,22 @@ def test_descriptors_come_from_the_model_and_follow_the_environment(tmp_path, ti
     assert first.shape == (len(atoms), 4)  # 4 invariant channels, one interaction layer
     np.testing.assert_allclose(same, first, atol=1e-8)
     assert np.abs(other - first).max() > 1e-4
+
+
+def test_the_map_shows_the_teachers_per_atom_energies_where_it_has_them(tmp_path, cells):
+    from synthpt.coverage import centred_per_element, plot_coverage
+
+    structures = [a.copy() for a in cells[:2]]
+    assert centred_per_element(structures, "snap_energies") is None
+    for atoms in structures:
+        atoms.arrays["snap_energies"] = np.linspace(-8, -7, len(atoms))
+    centred = centred_per_element(structures, "snap_energies")
+    assert centred.shape == (128,) and abs(centred.mean()) < 1e-12
+    rng = np.random.default_rng(3)
+    sets = {"synthetic": rng.normal(size=(128, 4)), "test": rng.normal(size=(64, 4))}
+    for energies, path in ((None, tmp_path / "two.png"), (centred, tmp_path / "three.png")):
+        plot_coverage(sets, rng.random(64), "errors", path, energies)
+        assert path.read_bytes()[:4] == b"\x89PNG"
+    from matplotlib.image import imread
+
+    assert imread(tmp_path / "three.png").shape[1] > 1.4 * imread(tmp_path / "two.png").shape[1]

@@ -216,5 +216,6 @@ rule coverage:
         reference=config["reference"],
         max_structures=COVERAGE_STRUCTURES,
         model=COVERAGE_MODEL,
+        teacher=teacher_of(COVERAGE_PRETRAINED)[0],
     script:
         "../scripts/coverage.py"

@@ -13,6 +13,7 @@ log = start_job(sm.log[0], sm.threads)
 import numpy as np  # noqa: E402
 
 from synthpt.coverage import (  # noqa: E402
+    centred_per_element,
     coverage_table,
     descriptors,
     evenly,
@@ -20,7 +21,7 @@ from synthpt.coverage import (  # noqa: E402
     plot_coverage,
 )
 from synthpt.io import read_structures, write_table  # noqa: E402
-from synthpt.labelling import label_keys  # noqa: E402
+from synthpt.labelling import label_keys, per_atom_key  # noqa: E402
 
 at_most = sm.params.max_structures
 structures = {
@@ -35,8 +36,8 @@ errors = per_atom_force_errors(predictions, label_keys(sm.params.reference)[1])
 sources = [a.info.get("source", a.info.get("config_type", "")) for a in structures["test"]]
 table = coverage_table(features["test"], stacked["synthetic"], stacked["pool"], errors, sources)
 write_table(sm.output.table, table)
-plot_coverage(
-    stacked, np.concatenate(errors), f"test atoms: force error of {sm.params.model}", sm.output.plot
-)
+teacher_energies = centred_per_element(structures["synthetic"], per_atom_key(sm.params.teacher))
+title = f"test atoms: force error of {sm.params.model}"
+plot_coverage(stacked, np.concatenate(errors), title, sm.output.plot, teacher_energies)
 log.info("descriptor atoms per set: %s", {k: len(v) for k, v in stacked.items()})
 log.info("coverage:\n%s", table.describe().to_string())

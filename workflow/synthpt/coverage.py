@@ -36,6 +36,17 @@ def nearest_distances(query: np.ndarray, reference: np.ndarray, chunk: int = 102
     return out
 
 
+def centred_per_element(structures, key: str) -> np.ndarray | None:
+    """Every atom's ``arrays[key]`` less its element's mean (None when a structure lacks it)."""
+    if not structures or any(key not in a.arrays for a in structures):
+        return None
+    symbols = np.concatenate([a.get_chemical_symbols() for a in structures])
+    values = np.concatenate([a.arrays[key] for a in structures]).astype(float)
+    for element in set(symbols):
+        values[symbols == element] -= values[symbols == element].mean()
+    return values
+
+
 def per_atom_force_errors(predictions, forces_key: str, predicted_key: str = "MACE_forces"):
     """Per structure, the norm of each atom's force error (eV/Å)."""
     return [
@@ -77,16 +88,21 @@ def projection(arrays: dict[str, np.ndarray]):
     return {name: (x - mean) @ vt[:2].T for name, x in arrays.items()}, share
 
 
-def plot_coverage(arrays: dict[str, np.ndarray], test_errors: np.ndarray, title: str, path):
-    """Two panels: every set's atoms on the first two principal components; the test atoms
-    coloured by the fine-tuned model's per-atom force error."""
+def plot_coverage(
+    arrays: dict[str, np.ndarray], test_errors: np.ndarray, title: str, path, teacher_energies=None
+):
+    """Every set's atoms on the first two principal components; the test atoms coloured by the
+    fine-tuned model's per-atom force error; with ``teacher_energies`` (per synthetic atom,
+    eV, centred), a third panel colours the synthetic atoms by them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     points, share = projection(arrays)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    panels = 2 if teacher_energies is None else 3
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.5), constrained_layout=True)
+    left, right = axes[0], axes[1]
     for name in SETS:
         if name in points:
             xy = points[name]
@@ -100,7 +116,13 @@ def plot_coverage(arrays: dict[str, np.ndarray], test_errors: np.ndarray, title:
     shown = right.scatter(test[:, 0], test[:, 1], s=5, c=test_errors, cmap="viridis")
     fig.colorbar(shown, ax=right, label="force error |ΔF| (eV/Å)")
     right.set_title(title, fontsize=9)
-    for ax in (left, right):
+    if teacher_energies is not None:
+        shown = axes[2].scatter(
+            synthetic[:, 0], synthetic[:, 1], s=3, c=teacher_energies * 1000, cmap="coolwarm"
+        )
+        fig.colorbar(shown, ax=axes[2], label="teacher's per-atom energy, centred (meV)")
+        axes[2].set_title("synthetic atoms: the teacher's per-atom energies", fontsize=9)
+    for ax in axes:
         ax.set_xlabel("PC 1")
         ax.set_ylabel("PC 2")
     fig.savefig(path, dpi=150)
