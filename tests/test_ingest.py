@@ -207,3 +207,44 @@ def test_a_slab_moved_along_its_open_axis_is_another_structure(cells):
     image = slab.copy()
     image.positions[0] += slab.cell[0]  # along a periodic axis: the same structure
     assert fingerprint(slab) == fingerprint(image)
+
+
+def test_repeats_in_the_pool_can_be_dropped_keeping_the_first(tmp_path, cells):
+    pool, test = tmp_path / "pool.extxyz", tmp_path / "test.extxyz"
+    write(pool, dft_style([cells[0], cells[1], cells[0]]))  # an exact duplicate, labels too
+    write(test, dft_style(cells[2:]))
+    kept, _, report = ingest(section(pool, test, duplicates="drop"), "dft", ["C"], 1)
+    assert [a.info["source"] for a in kept] == ["pool.extxyz:0", "pool.extxyz:1"]
+    assert [a.info["index"] for a in kept] == [0, 1]
+    assert report["pool"]["dropped_duplicates"] == 1 and report["pool"]["kept"] == 2
+    assert report["pool"]["duplicates"] == ["pool.extxyz:2 (repeats pool.extxyz:0)"]
+    with pytest.raises(InputError, match="or set real.duplicates: drop"):
+        ingest(section(pool, test), "dft", ["C"], 1)
+
+
+def test_atoms_too_close_stop_at_ingest_or_are_dropped(tmp_path, cells):
+    pool, test = tmp_path / "pool.extxyz", tmp_path / "test.extxyz"
+    crowded = cells[1].copy()
+    crowded.positions[1] = crowded.positions[0] + [0.1, 0.0, 0.0]
+    write(pool, dft_style([cells[0], crowded]))
+    write(test, dft_style(cells[2:]))
+    message = r"pool.extxyz: structure 1: two atoms 0.100 Å apart \(real.min_distance 0.5 Å\)"
+    with pytest.raises(InputError, match=message):
+        ingest(section(pool, test), "dft", ["C"], 1)
+    kept, _, report = ingest(section(pool, test, implausible="drop"), "dft", ["C"], 1)
+    assert len(kept) == 1 and report["pool"]["dropped_implausible"][0].startswith("pool.extxyz:1:")
+
+
+def test_forces_beyond_any_physical_scale_name_the_unit_that_would_fit(tmp_path, cells):
+    pool, test = tmp_path / "pool.extxyz", tmp_path / "test.extxyz"
+    structures = dft_style(cells[:2])
+    for atoms in structures:  # eV and eV/Å of a real code, typical forces of ~1-3 eV/Å
+        atoms.calc.results["forces"] *= 2.0
+    write(pool, structures)
+    write(test, dft_style(cells[2:]))
+    with pytest.raises(
+        InputError,
+        match=r"pool files .*median force component is \d+\.\d eV/Å after converting from energy_unit Hartree.*\['eV', ",
+    ):
+        ingest(section(pool, test, energy_unit="Hartree"), "dft", ["C"], 1)
+    ingest(section(pool, test, energy_unit="eV"), "dft", ["C"], 1)

@@ -80,12 +80,15 @@ def read_set(
     length_unit: str = "Angstrom",
     config_types: list[str] | None = None,
     n_atoms: tuple[int, int] | None = None,
+    min_distance: float = 0.5,
+    implausible_structures: str = "error",
 ) -> tuple[list[Atoms], dict]:
     """Read, filter, validate and relabel the structures of ``paths``; return them and a report."""
     to_ev, to_angstrom = ENERGY_UNITS[energy_unit], LENGTH_UNITS[length_unit]
     energy_out, forces_out = label_keys(reference)
     known = set(elements)
     kept, report = [], {"files": {}, "filtered_config_type": 0, "filtered_size": 0}
+    report["dropped_implausible"] = []
     for path in paths:
         structures = read_structures(path)
         report["files"][str(path)] = len(structures)
@@ -118,25 +121,39 @@ def read_set(
                 }
             )
             clean.arrays[forces_out] = forces * to_ev / to_angstrom
+            why = implausible(clean, min_distance)
+            if why and implausible_structures == "drop":
+                report["dropped_implausible"].append(f"{Path(path).name}:{index}: {why}")
+                continue
+            if why:
+                raise InputError(f"{where}: {why}; or set real.implausible: drop")
+            clean.info["index"] = len(kept)
             kept.append(clean)
     if not kept:
         raise InputError(f"{role} files {list(map(str, paths))}: no structure left after filters")
+    check_force_scale(kept, forces_out, energy_unit, f"{role} files {list(map(str, paths))}")
     report["kept"] = len(kept)
     return kept, report
 
 
-def check_disjoint(pool: list[Atoms], test: list[Atoms]) -> None:
-    """Raise InputError if a structure is twice in the pool (it could land in a model's training
-    and validation sets at once) or a test structure is also in the pool."""
-    seen = {}
+def check_disjoint(pool: list[Atoms], test: list[Atoms], duplicates: str = "error"):
+    """The pool without repeats, and the sources of those dropped. A structure twice in the pool
+    (it could land in a model's training and validation sets at once) raises InputError, or with
+    ``duplicates: drop`` only its first copy is kept; a test structure also in the pool raises."""
+    seen, kept, dropped = {}, [], []
     for atoms in pool:
         key = fingerprint(atoms)
         if key in seen:
+            if duplicates == "drop":
+                dropped.append(f"{atoms.info['source']} (repeats {seen[key]})")
+                continue
             raise InputError(
                 f"pool structure {atoms.info['source']} repeats {seen[key]} (same atoms up to"
-                " order and periodic images): remove duplicates from the pool"
+                " order and periodic images): remove duplicates from the pool, or set"
+                " real.duplicates: drop to keep the first copy"
             )
         seen[key] = atoms.info["source"]
+        kept.append(atoms)
     for atoms in test:
         key = fingerprint(atoms)
         if key in seen:
@@ -144,6 +161,44 @@ def check_disjoint(pool: list[Atoms], test: list[Atoms]) -> None:
                 f"test structure {atoms.info['source']} is also in the pool ({seen[key]}):"
                 " the test set must be held out"
             )
+    for index, atoms in enumerate(kept):
+        atoms.info["index"] = index
+    return kept, dropped
+
+
+# A force component's typical size in eV/Å: DFT data in eV and Å sit far below this median.
+PLAUSIBLE_MEDIAN_FORCE = 10.0
+
+
+def implausible(atoms: Atoms, min_distance: float) -> str | None:
+    """Why a structure cannot be physical: atoms closer than ``min_distance`` (Å)."""
+    if len(atoms) > 1:
+        from synthpt.structures import min_distance as closest
+
+        distance = closest(atoms)
+        if distance < min_distance:
+            return f"two atoms {distance:.3f} Å apart (real.min_distance {min_distance} Å)"
+    return None
+
+
+def check_force_scale(structures: list[Atoms], forces_key: str, unit: str, where: str) -> None:
+    """Raise InputError when the set's median force component is beyond any physical scale in
+    eV/Å: most likely a wrong ``energy_unit`` (or ``length_unit``); say which unit would fit."""
+    forces = np.abs(np.concatenate([a.arrays[forces_key].ravel() for a in structures]))
+    median = float(np.median(forces))
+    if median <= PLAUSIBLE_MEDIAN_FORCE:
+        return
+    fitting = [
+        name
+        for name, factor in ENERGY_UNITS.items()
+        if median / ENERGY_UNITS[unit] * factor <= PLAUSIBLE_MEDIAN_FORCE
+        and median / ENERGY_UNITS[unit] * factor > 0.01
+    ]
+    raise InputError(
+        f"{where}: the median force component is {median:.1f} eV/Å after converting from"
+        f" energy_unit {unit}, beyond any physical scale (DFT data: well under"
+        f" {PLAUSIBLE_MEDIAN_FORCE:g}); is real.energy_unit right? {fitting or 'no unit'} would fit"
+    )
 
 
 def ingest(real: dict, reference: str, elements: list[str], largest_subset: int):
@@ -156,15 +211,20 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
             "energy_unit",
             "length_unit",
             "config_types",
+            "min_distance",
         )
         if real.get(key) is not None
     }
+    options["implausible_structures"] = real.get("implausible", "error")
     if real.get("n_atoms") is not None:
         options["n_atoms"] = tuple(real["n_atoms"])
     pool_files, test_files = file_list(real["pool"]), file_list(real["test"])
     pool, pool_report = read_set(pool_files, "pool", reference, elements, **options)
     test, test_report = read_set(test_files, "test", reference, elements, **options)
-    check_disjoint(pool, test)
+    pool, dropped = check_disjoint(pool, test, real.get("duplicates", "error"))
+    if dropped:
+        log.warning("dropped %d repeated pool structures: %s", len(dropped), dropped)
+    pool_report |= {"dropped_duplicates": len(dropped), "duplicates": dropped, "kept": len(pool)}
     if largest_subset > len(pool):
         raise InputError(
             f"subsets: the largest size plus the validation set ({largest_subset}) exceeds the"
