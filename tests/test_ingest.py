@@ -244,7 +244,8 @@ def test_forces_beyond_any_physical_scale_name_the_unit_that_would_fit(tmp_path,
     write(test, dft_style(cells[2:]))
     with pytest.raises(
         InputError,
-        match=r"pool files .*median force component is \d+\.\d eV/Å after converting from energy_unit Hartree.*\['eV', ",
+        match=r"pool files .*median force component is \d+\.\d eV/Å after converting from"
+        r" energy_unit Hartree.*\['eV', ",
     ):
         ingest(section(pool, test, energy_unit="Hartree"), "dft", ["C"], 1)
     ingest(section(pool, test, energy_unit="eV"), "dft", ["C"], 1)
