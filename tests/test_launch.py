@@ -78,3 +78,21 @@ def test_the_same_command_finishes_after_a_kill(tmp_path, root):
     assert f"releasing the lock left by a killed Snakemake run (pid {first.pid})" in second.stdout
     assert (tmp_path / "b").exists()
     assert (tmp_path / "a.starts").read_text().count("started") == 2  # the torn job redone
+
+
+def test_a_target_after_configfile_is_refused_with_the_way_out(root):
+    from synthpt.launch import misplaced_targets
+
+    assert misplaced_targets(["--configfile", "my.yaml", "results/x/learning_curves.csv"]) == [
+        "results/x/learning_curves.csv"
+    ]
+    assert misplaced_targets(["--configfile", "my.yaml", "--", "results/x/a.csv"]) == []
+    assert misplaced_targets(["results/x/a.csv", "--configfile", "a.yml", "b.json"]) == []
+    assert misplaced_targets(["--configfile", "my.yaml", "--cores", "2", "all"]) == []
+    run = subprocess.run(
+        ["make", "-C", str(root), "run", "ARGS=--configfile my.yaml results/mine/plots/parity.png"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "after --configfile would be read as config files: put targets after `--`" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -69,7 +69,31 @@ def stale_lock(workdir: Path) -> list[dict] | None:
     return gone
 
 
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def misplaced_targets(arguments: list[str]) -> list[str]:
+    """Targets given where Snakemake reads config files: ``--configfile`` takes every word up
+    to the next option (or ``--``), so ``--configfile my.yaml results/...`` reads the target
+    as a second config file."""
+    misplaced, reading = [], False
+    for argument in arguments:
+        if argument == "--":
+            break
+        if argument.startswith("-"):
+            reading = argument in ("--configfile", "--configfiles")
+            continue
+        if reading and not argument.endswith(CONFIG_SUFFIXES):
+            misplaced.append(argument)
+    return misplaced
+
+
 def main(arguments: list[str]) -> None:
+    if misplaced := misplaced_targets(arguments):
+        sys.exit(
+            f"synthpt: {misplaced} after --configfile would be read as config files: put targets"
+            f' after `--`, e.g. make run ARGS="--configfile my.yaml -- {misplaced[0]}"'
+        )
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     workdir = working_directory(arguments)
     if (gone := stale_lock(workdir)) is not None:
