@@ -21,6 +21,12 @@ def config(root):
     return yaml.safe_load((root / "config" / "config.yaml").read_text())
 
 
+@pytest.fixture
+def five(root):
+    """The default with every strategy side by side (config/strategies.yaml)."""
+    return yaml.safe_load((root / "config" / "strategies.yaml").read_text())
+
+
 def test_default_config_is_valid(root, config):
     validate(copy.deepcopy(config), schema=str(root / "config" / "schema.yaml"))
     check_config(config)
@@ -116,7 +122,8 @@ def test_inconsistent_sections_are_named(config, change, message):
         check_config(config)
 
 
-def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(config):
+def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(five):
+    config = five
     models = sweep(config)
     sizes, seeds = config["subsets"]["sizes"], config["subsets"]["seeds"]
     teachers, strategies = len(config["teachers"]), len(config["finetune"]["strategies"])
@@ -137,7 +144,8 @@ def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(config):
         ModelId.from_path("pretrain/snap")
 
 
-def test_pretraining_size_sweep_adds_pretrained_models(config):
+def test_pretraining_size_sweep_adds_pretrained_models(five):
+    config = five
     config["pretrain"]["sizes"] = [100, 300]
     assert pretrained_models(config) == ["snap", "snap-s100", "snap-s300"]
     assert teacher_of("snap-s300") == ("snap", 300) and teacher_of("snap") == ("snap", None)
@@ -156,11 +164,57 @@ def test_pretraining_size_sweep_adds_pretrained_models(config):
         ("teacher-snap", 64, lambda m: m.mode != "scratch" and m.teacher == "snap"),
     ],
 )
-def test_sweep_slices_select_one_size_seed_or_teacher(config, name, count, check):
-    chosen = sweep_slice(config, name)
+def test_sweep_slices_select_one_size_seed_or_teacher(five, name, count, check):
+    chosen = sweep_slice(five, name)
     assert len(chosen) == count and all(check(m) for m in chosen)
 
 
 def test_unknown_sweep_slice_is_explained(config):
     with pytest.raises(ConfigError, match="holds no model"):
         sweep_slice(config, "n999")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda c: c.update(real={"pool": "a.xyz", "test": "b.xyz", "energy_units": "eV"}),
+            "config real: Additional properties are not allowed ('energy_units' was unexpected);"
+            " allowed: config_types, duplicates, e0s, energy_key, energy_unit,",
+        ),
+        (
+            lambda c: c.update(bogus=1),
+            "config top level: Additional properties are not allowed ('bogus' was unexpected);"
+            " allowed: calculators, campaign,",
+        ),
+        (
+            lambda c: c["finetune"].update(lr={"scratch": "fast"}),
+            "config finetune.lr.scratch: 'fast' is not of type 'number'",
+        ),
+        (
+            lambda c: c["model"].update(dtype="float16"),
+            "config model.dtype: 'float16' is not one of",
+        ),
+    ],
+)
+def test_schema_problems_name_the_key_in_one_line(root, config, change, message):
+    from synthpt.campaign import schema_problem
+
+    schema = yaml.safe_load((root / "config" / "schema.yaml").read_text())
+    assert schema_problem(config, schema) is None
+    change(config)
+    problem = schema_problem(config, schema)
+    assert problem.startswith(message) and "\n" not in problem and len(problem) < 400
+
+
+def test_a_config_error_reaches_the_console_before_any_job(root, tmp_path):
+    from conftest import snakemake
+
+    bad = yaml.safe_load((root / "tests" / "configs" / "tiny.yaml").read_text())
+    bad["real"] = {"pool": "a.xyz", "test": "b.xyz", "energy_units": "eV"}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    run = snakemake(root, tmp_path, "--dry-run", configfile=path)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0 and "('energy_units' was unexpected)" in output
+    assert len(output.splitlines()) < 20  # no schema dump

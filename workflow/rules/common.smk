@@ -7,8 +7,12 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
+import yaml
+
 from synthpt.campaign import (
     AUGMENT,
+    ConfigError,
+    schema_problem,
     BUILDER_KEYS,
     augment_seed_files,
     structure_builder_name,
@@ -47,6 +51,9 @@ from synthpt.tuning import (
 from synthpt.calculators import seconds_per_call
 from synthpt.structures import shard_groups, shard_indices, shards_per_job
 
+SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
+if problem := schema_problem(config, yaml.safe_load(SCHEMA.read_text())):
+    raise ConfigError(problem)  # one line naming the key, before Snakemake's own check
 validate(config, schema="../../config/schema.yaml")
 check_config(config)
 

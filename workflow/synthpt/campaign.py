@@ -52,6 +52,27 @@ def augment_seed_files(config: dict, pool: str) -> list[str]:
     return [pool] if seeds == "pool" else file_list(seeds)
 
 
+def schema_problem(config: dict, schema: dict) -> str | None:
+    """The config's first schema violation in one line, naming the key: inside a ``oneOf``, the
+    branch that the keys present fit best; for an unknown key, the keys allowed there."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    error = best_match(Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return None
+    while error.context:  # oneOf / anyOf: the branch with the fewest complaints
+        branches = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        error = max(min(branches.values(), key=len), key=lambda sub: len(sub.absolute_path))
+    where = ".".join(str(part) for part in error.absolute_path) or "top level"
+    message = error.message
+    if error.validator == "additionalProperties" and "properties" in error.schema:
+        message += f"; allowed: {', '.join(sorted(error.schema['properties']))}"
+    return f"config {where}: {message}"
+
+
 def structure_source(config: dict) -> str:
     return config["structures"].get("source", "random")
 
