@@ -476,8 +476,17 @@ def oracle_table(results: Path, config: dict) -> list[tuple]:
 def bench_oracle(base=None, workdir=ROOT, cores=2, replicas=1, seeds=(1, 2)):
     """The oracle check: the default with its reference (GFN1-xTB) as the teacher, on one MD
     replica (360 synthetic structures, to bound the xTB labelling), fine-tuned at every n;
-    fine-tuned must be no worse than zero-shot on the test set, energy and forces."""
+    fine-tuned must be no worse than zero-shot on the test set, energy and forces. The real
+    data (structures and reference labels) are the base campaign's when it has them (copied,
+    mtimes kept: not recomputed)."""
+    import shutil
+
     config = oracle_config(base or DEFAULT)
+    source = Path(workdir) / "results" / (base or DEFAULT)["campaign"]
+    target = Path(workdir) / "results" / config["campaign"]
+    for part in ("structures/real", "real"):
+        if (source / part).exists() and not (target / part).exists():
+            shutil.copytree(source / part, target / part, ignore=shutil.ignore_patterns("teachers"))
     if "replicas" in config["structures"]:
         config["structures"]["replicas"] = replicas
     config["subsets"]["seeds"] = list(seeds)

@@ -40,11 +40,10 @@ def centred_per_element(structures, key: str) -> np.ndarray | None:
     """Every atom's ``arrays[key]`` less its element's mean (None when a structure lacks it)."""
     if not structures or any(key not in a.arrays for a in structures):
         return None
+    from synthpt.evaluate import centre_per_element
+
     symbols = np.concatenate([a.get_chemical_symbols() for a in structures])
-    values = np.concatenate([a.arrays[key] for a in structures]).astype(float)
-    for element in set(symbols):
-        values[symbols == element] -= values[symbols == element].mean()
-    return values
+    return centre_per_element(np.concatenate([a.arrays[key] for a in structures]), symbols)
 
 
 def per_atom_force_errors(predictions, forces_key: str, predicted_key: str = "MACE_forces"):

@@ -132,17 +132,21 @@ def predict_compiled(
     return np.concatenate(energies), forces
 
 
+def centre_per_element(values, symbols) -> np.ndarray:
+    """Per-atom ``values`` less the mean of their element's."""
+    values = np.asarray(values, dtype=float).copy()
+    for element in set(symbols):
+        values[symbols == element] -= values[symbols == element].mean()
+    return values
+
+
 def per_atom_agreement(structures, predicted: list, key: str) -> dict[str, float]:
     """A student's node energies against a teacher's per-atom energies (``arrays[key]``):
     Pearson r and RMSE (meV/atom), each level centred on its own mean per element (the split
     of an energy into atoms has a free zero per element)."""
     symbols = np.concatenate([a.get_chemical_symbols() for a in structures])
-    own = np.concatenate([np.asarray(p, dtype=float) for p in predicted])
-    teacher = np.concatenate([a.arrays[key] for a in structures]).astype(float)
-    for element in set(symbols):
-        chosen = symbols == element
-        own[chosen] -= own[chosen].mean()
-        teacher[chosen] -= teacher[chosen].mean()
+    own = centre_per_element(np.concatenate([np.asarray(p) for p in predicted]), symbols)
+    teacher = centre_per_element(np.concatenate([a.arrays[key] for a in structures]), symbols)
     return {
         "node_energy_r": float(np.corrcoef(own, teacher)[0, 1]),
         "node_energy_rmse": float(np.sqrt(np.mean((own - teacher) ** 2)) * 1000),
