@@ -152,7 +152,8 @@ def test_provenance_records_config_versions_and_checksums(user):
     resolved = yaml.safe_load((results / "provenance" / "config.yaml").read_text())
     given = yaml.safe_load(configfile.read_text())["real"]
     assert resolved["real"] == given | {"energy_key": "energy", "forces_key": "forces",
-        "stress_key": None, "energy_unit": "eV", "length_unit": "Angstrom"}  # fmt: skip
+        "stress_key": None, "energy_unit": "eV", "length_unit": "Angstrom",
+        "duplicates": "error", "min_distance": 0.5, "implausible": "error"}  # fmt: skip
     assert resolved["teachers"] == ["snap", "tersoff"]
 
 
