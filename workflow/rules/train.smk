@@ -147,6 +147,7 @@ rule choose_lr:
         f"{LOGS}/tuning/{{group}}/choose.log",
     benchmark:
         f"{BENCHMARKS}/tuning/{{group}}/choose.tsv"
+    priority: 10  # seconds of work that every model of its mode waits for
     conda:
         ENV
     threads: 1
