@@ -328,3 +328,11 @@ def test_warmup_ramps_every_group_from_a_tenth_and_composes_with_the_scheduler()
     for _ in range(4):
         warmup.step()
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5)
+
+
+def test_a_gain_on_the_start_within_min_delta_keeps_the_start():
+    stopping = EarlyStopping(patience=2, min_delta=0.01, logger=Collector())
+    passes(stopping, [99.5, 99.4])  # the start: 100; 0.6% better only
+    assert stopping.record(steps_per_epoch=1)["kept"] == "start"
+    passes(stopping := EarlyStopping(patience=2, min_delta=0.01, logger=Collector()), [98.0])
+    assert stopping.record(steps_per_epoch=1)["kept"] == "trained"

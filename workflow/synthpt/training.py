@@ -290,9 +290,12 @@ class EarlyStopping:
         return min(trained, key=lambda point: point["loss"]) if trained else None
 
     def keeps_start(self) -> bool:
-        """No trained pass is below the starting model's validation loss."""
+        """No trained pass beats the starting model's validation loss by what the rule counts
+        as an improvement (``min_delta``, relative): a gain within selection noise keeps it."""
         best = self.best_trained()
-        return self.start_loss is not None and (best is None or best["loss"] >= self.start_loss)
+        if self.start_loss is None:
+            return False
+        return best is None or best["loss"] >= self.start_loss * (1 - self.min_delta)
 
     def record(self, steps_per_epoch: int) -> dict:
         """How the run went: epochs and steps run, the selected epoch (None and step 0 when the
