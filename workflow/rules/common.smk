@@ -10,10 +10,10 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 import yaml
 
 from synthpt.campaign import (
+    NO_TEACHER,
     AUGMENT,
     ConfigError,
     schema_problem,
-    BUILDER_KEYS,
     augment_seed_files,
     structure_builder_name,
     TRAJECTORY_SOURCES,
@@ -95,13 +95,12 @@ def tuned_rate(mode, pretrained=None):
     """The choice file of a mode whose learning rate the campaign tunes (else none)."""
     if mode not in TUNED:
         return []
-    group = TuningRun(mode, pretrained or "none", "").group
+    group = TuningRun(mode, pretrained or NO_TEACHER, "").group
     return f"{RESULTS}/tuning/{group}/{TUNING_CHOICE}"
 
 
 def tuning_group_runs(group):
-    mode, _, teacher = group.partition("/")
-    return tuning_runs(config, TuningRun(mode, teacher or "none", ""))
+    return tuning_runs(config, TuningRun.from_group(group))
 
 
 def tuning_records(group):

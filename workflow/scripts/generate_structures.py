@@ -29,9 +29,9 @@ if settings.get("source", "random") in TRAJECTORY_SOURCES:
     )
 elif settings.get("source") == AUGMENT:
     from synthpt.calculators import make_calculator
-    from synthpt.structures import augment, positions_only
+    from synthpt.structures import augment
 
-    seeds = [positions_only(a) for path in sm.input.seeds for a in read_structures(path)]
+    seeds = [a for path in sm.input.seeds for a in read_structures(path)]  # positions only used
     structures = augment(
         chains=range(*sm.params.indices),
         seeds=seeds,

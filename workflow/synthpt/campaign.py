@@ -31,7 +31,7 @@ BUILDER_KEYS = {
     "random": "relax_with",
     "md": "driver",
     "molecules": "driver",
-    "augment": "relax_with",
+    AUGMENT: "relax_with",
 }
 TRAJECTORY_SOURCES = ("md", "molecules")
 
@@ -162,6 +162,13 @@ def real_files(config: dict) -> list[str]:
     return file_list(config["real"]["pool"]) + file_list(config["real"]["test"])
 
 
+def require_files(key: str, paths) -> None:
+    """Raise ConfigError naming ``key`` for the first of ``paths`` that is not a file."""
+    for path in file_list(paths):
+        if not os.path.isfile(path):
+            raise ConfigError(f"{key}: file '{path}' not found (relative to {os.getcwd()})")
+
+
 def _check_real(config: dict) -> None:
     real = config["real"]
     e0s = real.get("e0s", "fit")
@@ -176,9 +183,7 @@ def _check_real(config: dict) -> None:
                 f"real.stress_key ({real['stress_key']!r}): stress is neither trained on nor"
                 " scored (the models fit energies and forces); remove the key"
             )
-        for path in real_files(config):
-            if not os.path.isfile(path):
-                raise ConfigError(f"real: file '{path}' not found (relative to {os.getcwd()})")
+        require_files("real", real_files(config))
         low, high = real.get("n_atoms", (1, 1))
         if low > high:
             raise ConfigError(f"real.n_atoms: min {low} above max {high}")
@@ -237,17 +242,9 @@ def check_config(config: dict) -> None:
         if low > high:
             raise ConfigError(f"structures.density_range: low {low} above high {high}")
     if source == AUGMENT and config["structures"].get("seeds", "pool") != "pool":
-        for path in file_list(config["structures"]["seeds"]):
-            if not os.path.isfile(path):
-                raise ConfigError(
-                    f"structures.seeds: file '{path}' not found (relative to {os.getcwd()})"
-                )
+        require_files("structures.seeds", config["structures"]["seeds"])
     if source == "files":
-        for path in file_list(config["structures"]["files"]):
-            if not os.path.isfile(path):
-                raise ConfigError(
-                    f"structures: file '{path}' not found (relative to {os.getcwd()})"
-                )
+        require_files("structures", config["structures"]["files"])
     units = synthetic_units(config)
     if units and config["synthetic"]["n_shards"] > units:
         what = "trajectories" if source in TRAJECTORY_SOURCES else "structures"
@@ -258,11 +255,7 @@ def check_config(config: dict) -> None:
         for key in USER_FILE_KEYS.get(spec["type"], ()):
             if key not in spec:
                 raise ConfigError(f"calculators.{name}: a {spec['type']} entry needs '{key}'")
-            if not os.path.isfile(spec[key]):
-                raise ConfigError(
-                    f"calculators.{name}.{key}: file '{spec[key]}' not found"
-                    f" (relative to {os.getcwd()})"
-                )
+            require_files(f"calculators.{name}.{key}", spec[key])
             file_problem = CALCULATOR_TYPES[spec["type"]].file_problem
             problem = file_problem and file_problem(spec[key], config["elements"])
             if problem:

@@ -20,6 +20,7 @@ from ase import units as ase_units
 from synthpt.campaign import file_list
 from synthpt.io import InputError, checked_labels, read_structures
 from synthpt.labelling import label_keys
+from synthpt.structures import min_distance as closest
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,6 @@ PLAUSIBLE_MEDIAN_FORCE = 10.0
 def implausible(atoms: Atoms, min_distance: float) -> str | None:
     """Why a structure cannot be physical: atoms closer than ``min_distance`` (Å)."""
     if len(atoms) > 1:
-        from synthpt.structures import min_distance as closest
-
         distance = closest(atoms)
         if distance < min_distance:
             return f"two atoms {distance:.3f} Å apart (real.min_distance {min_distance} Å)"
@@ -188,12 +187,8 @@ def check_force_scale(structures: list[Atoms], forces_key: str, unit: str, where
     median = float(np.median(forces))
     if median <= PLAUSIBLE_MEDIAN_FORCE:
         return
-    fitting = [
-        name
-        for name, factor in ENERGY_UNITS.items()
-        if median / ENERGY_UNITS[unit] * factor <= PLAUSIBLE_MEDIAN_FORCE
-        and median / ENERGY_UNITS[unit] * factor > 0.01
-    ]
+    as_if = {name: median / ENERGY_UNITS[unit] * factor for name, factor in ENERGY_UNITS.items()}
+    fitting = [name for name, value in as_if.items() if 0.01 < value <= PLAUSIBLE_MEDIAN_FORCE]
     raise InputError(
         f"{where}: the median force component is {median:.1f} eV/Å after converting from"
         f" energy_unit {unit}, beyond any physical scale (DFT data: well under"

@@ -278,7 +278,7 @@ class EarlyStopping:
         if self.waited >= self.patience:
             self.stopped = True
             trained = [p["loss"] for p in self.curve[:-1] if p["epoch"] is not None]
-            if record["epoch"] is None or loss >= min(trained, default=math.inf):
+            if loss >= min(trained, default=math.inf):
                 raise StopTraining  # not a new best of mace's: it saves nothing this pass
 
     @property

@@ -13,6 +13,7 @@ from synthpt.campaign import NO_TEACHER, SCRATCH, pretrained_models, strategies
 from synthpt.training import AUTO, learning_rate
 
 LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+GROUP = r"(?:(scratch)|([a-z_]+)/([^/]+))"  # scratch, or STRATEGY/PRETRAINED
 CHOSEN = "chosen.json"
 COLUMNS = [
     "mode",
@@ -57,11 +58,20 @@ class TuningRun:
 
     @classmethod
     def from_path(cls, path: str) -> TuningRun:
-        match = re.fullmatch(r"(?:(scratch)|([a-z_]+)/([^/]+))/lr([0-9.e+-]+)", path)
+        match = re.fullmatch(rf"{GROUP}/lr([0-9.e+-]+)", path)
         if not match:
             raise ValueError(f"not a tuning run path: {path!r}")
         scratch, mode, teacher, lr = match.groups()
         return cls(scratch or mode, teacher or NO_TEACHER, lr)
+
+    @classmethod
+    def from_group(cls, group: str) -> TuningRun:
+        """The (mode, pre-trained model) of a group folder; ``lr`` left empty."""
+        match = re.fullmatch(GROUP, group)
+        if not match:
+            raise ValueError(f"not a tuning group: {group!r}")
+        scratch, mode, teacher = match.groups()
+        return cls(scratch or mode, teacher or NO_TEACHER, "")
 
 
 def grid(config: dict) -> list[str]:
