@@ -39,10 +39,10 @@ def labelled(structures, name="ref", seed=0):
     return out
 
 
-def write_nep4(path, elements, neurons=8, seed=0, zbl=None):
+def write_nep4(path, elements, neurons=8, seed=0, zbl=None, n_max=(4, 4), l_max=(4, 2, 0)):
     """A NEP4 potential file (GPUMD's nep.txt layout) with random weights over ``elements``;
     ``zbl`` (inner, outer): a nep4_zbl model, whose zbl line comes before the cutoffs."""
-    n_max, basis, l_max = (4, 4), (6, 6), (4, 2, 0)
+    basis = (6, 6)
     n_descriptor = n_max[0] + 1 + (n_max[1] + 1) * (l_max[0] + (l_max[1] > 0) + (l_max[2] > 0))
     n_network = len(elements) * (n_descriptor + 2) * neurons + 1
     n_radial, n_angular = ((n + 1) * (b + 1) for n, b in zip(n_max, basis, strict=True))

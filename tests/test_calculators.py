@@ -340,3 +340,72 @@ def test_student_node_energies_are_compared_centred_per_element(cells):
     assert 0.5 < rough["node_energy_r"] < 1 and rough["node_energy_rmse"] == pytest.approx(
         100, rel=0.2
     )
+
+
+@pytest.mark.parametrize(
+    "name, change, message",
+    [
+        ("gfn1", {"methd": "GFN2-xTB"}, "calculators.gfn1.methd: not a setting of a xtb entry;"
+         " its settings: ['accuracy', 'electronic_temperature', 'max_iterations', 'method']"),
+        ("gfn1", {"method": "GFN3-xTB"}, "calculators.gfn1.method: 'GFN3-xTB' is not one of"
+         " ['GFN1-xTB', 'GFN2-xTB', 'IPEA1-xTB']"),
+        ("gfn1", {"accuracy": "high"}, "calculators.gfn1.accuracy: 'high' is not a int or float"),
+        ("snap", {"potential": "carbon_snapp"}, "calculators.snap.potential: 'carbon_snapp' is"
+         " not one of ['carbon_snap', 'rebo', 'lcbop', 'tersoff']"),
+        ("snap", {"potential": None, "pair_style": "tersoff"}, "calculators.snap: a lammps entry"
+         " needs 'potential' or 'pair_style' and 'pair_coeff'"),
+        ("tersoff", {"parameters": "Tersoff_Si"}, "calculators.tersoff.parameters: matscipy has"
+         " no parameter set 'Tersoff_Si'; known: ["),
+        ("dft", {"xc": "B3LYPP"}, "calculators.dft.xc: PySCF (libxc) knows no functional 'B3LYPP'"),
+        ("dft", {"basis": "6-31G**x"},
+         "calculators.dft.basis: PySCF knows no basis set '6-31G**x'"),
+        ("dft", {"density_fit": "yes"}, "calculators.dft.density_fit: 'yes' is not a bool"),
+        ("dft", {"charge": True}, "calculators.dft.charge: True is not a int"),
+    ],
+)  # fmt: skip
+def test_calculator_settings_are_checked_before_any_job(root, name, change, message):
+    import yaml
+
+    from synthpt.campaign import ConfigError, check_config
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    config["calculators"]["tersoff"] = {"type": "tersoff"}
+    config["calculators"]["dft"] = {"type": "pyscf", "xc": "PBE", "basis": "def2-SVP"}
+    config["calculators"][name].update(change)
+    config["calculators"][name] = {k: v for k, v in config["calculators"][name].items() if v}
+    with pytest.raises(ConfigError) as raised:
+        check_config(config)
+    assert str(raised.value).startswith(message)
+
+
+def test_every_calculator_setting_the_builders_read_is_declared():
+    """The builders read settings through spec.get("KEY"): each such key is in the type's table
+    (else a valid setting would be refused), and the xTB methods are those tblite loads."""
+    import inspect
+    import re
+
+    from tblite.interface import Calculator as TBLiteCalculator
+
+    from synthpt import calculators
+
+    for kind, entry in calculators.CALCULATOR_TYPES.items():
+        builders = [entry.build, entry.batch_predictor or entry.build]
+        read = {
+            k for b in builders for k in re.findall(r'spec\.get\("(\w+)"', inspect.getsource(b))
+        }
+        read |= set(entry.file_keys)
+        assert read <= set(entry.settings), (kind, read - set(entry.settings))
+    assert set(calculators.XTB_METHODS) == set(TBLiteCalculator._loader)
+
+
+def test_a_nep_model_beyond_calorines_descriptor_limit_is_refused_before_any_job(tmp_path):
+    from conftest import write_nep4
+    from synthpt.calculators import nep_file_problem
+
+    fits = write_nep4(tmp_path / "fits.txt", ["C"], n_max=(16, 14), l_max=(4, 2, 0))
+    assert nep_file_problem(fits, ["C"]) is None  # 17 + 15 * 5 = 92 components
+    too_big = write_nep4(tmp_path / "big.txt", ["C"], n_max=(16, 14), l_max=(4, 2, 1))
+    assert nep_file_problem(too_big, ["C"]) == (
+        "its descriptor has 107 components (90 angular; n_max 16 14, l_max 4 2 1);"
+        " calorine 4.1 computes at most 103 (90 angular): train it with a smaller n_max or l_max"
+    )

@@ -218,3 +218,14 @@ def test_a_config_error_reaches_the_console_before_any_job(root, tmp_path):
     output = run.stdout + run.stderr
     assert run.returncode != 0 and "('energy_units' was unexpected)" in output
     assert len(output.splitlines()) < 20  # no schema dump
+
+
+def test_a_report_before_its_campaign_says_which_campaign_to_run(root, tmp_path):
+    from conftest import TINY, snakemake
+
+    run = snakemake(root, tmp_path, "--report", "report.html")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0 and not (tmp_path / "report.html").exists()
+    name = yaml.safe_load(TINY.read_text())["campaign"]
+    assert f"--report: campaign '{name}' has not finished (9 of its 9 final outputs" in output
+    assert "then make the report" in output and "marked for report" not in output

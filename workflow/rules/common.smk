@@ -29,6 +29,7 @@ from synthpt.campaign import (
     pretrained_models,
     real_files,
     real_from_files,
+    report_problem,
     snapshots_per_trajectory,
     strategies,
     structure_source,
@@ -318,3 +319,7 @@ def final_outputs():
         f"{RESULTS}/plots/cost.png",
         f"{RESULTS}/plots/stability.png",
     ]
+
+
+if problem := report_problem(sys.argv, config["campaign"], final_outputs()):
+    raise ConfigError(problem)

