@@ -6,7 +6,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import write
 from ase.units import Bohr, Hartree
 
-from synthpt.ingest import fingerprint, ingest
+from synthpt.ingest import fingerprint, ingest, read_structures_to_label
 from synthpt.io import InputError
 from synthpt.labelling import label_keys
 
@@ -249,3 +249,14 @@ def test_forces_beyond_any_physical_scale_name_the_unit_that_would_fit(tmp_path,
     ):
         ingest(section(pool, test, energy_unit="Hartree"), "dft", ["C"], 1)
     ingest(section(pool, test, energy_unit="eV"), "dft", ["C"], 1)
+
+
+def test_atoms_too_close_in_the_users_structure_files_stop_the_split(tmp_path, cells):
+    path = tmp_path / "mine.extxyz"
+    crowded = cells[1].copy()
+    crowded.positions[1] = crowded.positions[0] + [0.1, 0.0, 0.0]
+    write(path, [cells[0], crowded])
+    message = r"mine.extxyz: structure 1: two atoms 0.100 Å apart \(structures.min_distance 0.5 Å\)"
+    with pytest.raises(InputError, match=message):
+        read_structures_to_label([str(path)], ["C"])
+    assert len(read_structures_to_label([str(path)], ["C"], min_distance=0.05)) == 2

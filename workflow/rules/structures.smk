@@ -21,6 +21,7 @@ if SOURCE == "files":
             runtime=attempt_scaled(60),
         params:
             elements=config["elements"],
+            min_distance=config["structures"].get("min_distance", 0.5),
         script:
             "../scripts/split_structures.py"
 

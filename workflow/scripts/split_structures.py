@@ -13,7 +13,7 @@ from synthpt.ingest import read_structures_to_label  # noqa: E402
 from synthpt.io import write_structures  # noqa: E402
 from synthpt.structures import shard_indices  # noqa: E402
 
-structures = read_structures_to_label(sm.input, sm.params.elements)
+structures = read_structures_to_label(sm.input, sm.params.elements, sm.params.min_distance)
 if len(structures) < len(sm.output):
     raise ValueError(f"{len(structures)} structures in {list(sm.input)}: fewer than the shards")
 for shard, path in enumerate(sm.output):

@@ -171,12 +171,13 @@ def check_disjoint(pool: list[Atoms], test: list[Atoms], duplicates: str = "erro
 PLAUSIBLE_MEDIAN_FORCE = 10.0
 
 
-def implausible(atoms: Atoms, min_distance: float) -> str | None:
-    """Why a structure cannot be physical: atoms closer than ``min_distance`` (Å)."""
+def implausible(atoms: Atoms, min_distance: float, key: str = "real.min_distance") -> str | None:
+    """Why a structure cannot be physical: atoms closer than ``min_distance`` (Å, config
+    ``key``)."""
     if len(atoms) > 1:
         distance = closest(atoms)
         if distance < min_distance:
-            return f"two atoms {distance:.3f} Å apart (real.min_distance {min_distance} Å)"
+            return f"two atoms {distance:.3f} Å apart ({key} {min_distance} Å)"
     return None
 
 
@@ -230,8 +231,11 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
     return pool, test, report
 
 
-def read_structures_to_label(paths: list[str], elements: list[str]) -> list[Atoms]:
-    """The user's synthetic structures: checked, stripped of any labels, numbered ``index``."""
+def read_structures_to_label(
+    paths: list[str], elements: list[str], min_distance: float = 0.5
+) -> list[Atoms]:
+    """The user's synthetic structures: checked (elements, cell, no atoms closer than
+    ``min_distance`` Å), stripped of any labels, numbered ``index``."""
     known = set(elements)
     structures = []
     for path in paths:
@@ -244,6 +248,8 @@ def read_structures_to_label(paths: list[str], elements: list[str]) -> list[Atom
             if problem:
                 raise InputError(f"{where}: {problem}")
             clean = Atoms(atoms.symbols, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+            if why := implausible(clean, min_distance, "structures.min_distance"):
+                raise InputError(f"{where}: {why}")
             clean.info.update(
                 {
                     "index": len(structures),
