@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from synthpt.aggregate import (
@@ -12,6 +13,7 @@ from synthpt.aggregate import (
     plot_cost,
     plot_learning_curves,
     plot_stability,
+    pretrain_seed_spread,
     pretraining_gain,
     scratch_equivalent,
     summarize,
@@ -163,3 +165,28 @@ def test_agreement_removes_each_levels_energy_zero_per_element():
     row = agreement(structures, "teacher", "ref")
     assert row["energy_r"] == pytest.approx(1.0) and row["energy_rmse_centred"] < 1e-6
     assert 0 < row["energy_spread"] < 1000  # the noise, not the ~40 eV/atom between molecules
+
+
+def test_spread_over_pretraining_seeds_is_reported_beside_the_finetuning_one(metric_files):
+    """A second pre-trained model (snap-p2) 20% worse than the first: the pre-training spread is
+    the std of the two models' means; the fine-tuning spread the mean of their own stds."""
+    table = collect(metric_files)
+    replica = table[table["mode"] == "finetune"].assign(teacher="snap-p2")
+    replica["e_rmse"] *= 1.2
+    spread = pretrain_seed_spread(pd.concat([table, replica]))
+    row = spread[spread["n_real"] == 10].iloc[0]
+    assert (row["teacher"], row["mode"], row["pretrain_seeds"], row["finetune_seeds"]) == (
+        "snap",
+        "finetune",
+        2,
+        2,
+    )
+    first, second = [19.0, 21.0], [22.8, 25.2]  # 400 / 10 * 0.5 * (0.95, 1.05), then x 1.2
+    assert row["e_rmse_mean"] == pytest.approx(np.mean(first + second))
+    assert row["e_rmse_std_pretrain"] == pytest.approx(np.std([20.0, 24.0], ddof=1))
+    assert row["e_rmse_std_finetune"] == pytest.approx(
+        (np.std(first, ddof=1) + np.std(second, ddof=1)) / 2
+    )
+    alone = pretrain_seed_spread(table)  # one pre-training seed: that spread is unknown
+    assert (alone["pretrain_seeds"] == 1).all() and alone["e_rmse_std_pretrain"].isna().all()
+    assert "scratch" not in set(spread["mode"])

@@ -229,3 +229,29 @@ def test_a_report_before_its_campaign_says_which_campaign_to_run(root, tmp_path)
     name = yaml.safe_load(TINY.read_text())["campaign"]
     assert f"--report: campaign '{name}' has not finished (9 of its 9 final outputs" in output
     assert "then make the report" in output and "marked for report" not in output
+
+
+def test_pretraining_seeds_add_pretrained_models_each_tuned_and_fine_tuned(root, tmp_path):
+    from conftest import TINY, snakemake
+    from synthpt.campaign import pretraining_family, pretraining_seed
+    from synthpt.tuning import tuning_groups
+
+    config = yaml.safe_load(TINY.read_text())
+    config["pretrain"]["seeds"] = 3
+    teacher = config["teachers"][0]
+    assert pretrained_models(config) == [teacher, f"{teacher}-p2", f"{teacher}-p3"]
+    assert teacher_of(f"{teacher}-p2") == (teacher, None)
+    assert [pretraining_seed(p, 7) for p in pretrained_models(config)] == [7, 8, 9]
+    assert {pretraining_family(p) for p in pretrained_models(config)} == {teacher}
+    finetuned = {m.teacher for m in sweep(config) if m.mode not in ("scratch",)}
+    assert finetuned == set(pretrained_models(config))
+    path = tmp_path / "seeds.yaml"
+    path.write_text(yaml.safe_dump(config))
+    run = snakemake(root, tmp_path, "--dry-run", "--printshellcmds", configfile=path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jobs = dict(
+        line.split()[:2] for line in run.stdout.splitlines() if line[:1].isalpha() and "  " in line
+    )
+    tuned = [g for g in tuning_groups(config) if g.mode != "scratch"]
+    assert {g.teacher for g in tuned} == set(pretrained_models(config))  # each replica tuned
+    assert jobs["pretrain"] == "3" and jobs["choose_lr"] == str(len(tuning_groups(config)))

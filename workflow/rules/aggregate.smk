@@ -30,6 +30,11 @@ rule aggregate:
             caption="../report/tables.rst",
             category="Tables",
         ),
+        pretrain_seeds=report(
+            f"{RESULTS}/pretrain_seeds.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
         pretraining=report(
             f"{RESULTS}/pretraining.csv",
             caption="../report/tables.rst",

@@ -37,6 +37,7 @@ from synthpt.campaign import (
     sweep_slice,
     synthetic_count,
     teacher_of,
+    pretraining_seed,
     synthetic_units,
     trajectory_picoseconds,
 )
@@ -257,11 +258,12 @@ def training_settings(schedule):
         "elements": config["elements"],
         "reference": config["reference"],
         "model": config["model"],
-        # not the strategies nor the grid: a model reads its own mode's rate, chosen or pinned
+        # not the strategies nor the grid: a model reads its own mode's rate, chosen or pinned;
+        # nor the pre-training sweeps: a model reads its own size and seed
         "schedule": {
             k: v
             for k, v in config[schedule].items()
-            if k not in ("strategies", "lr_grid")
+            if k not in ("strategies", "lr_grid", "sizes", "seeds")
         },
         **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }

@@ -24,6 +24,7 @@ rule pretrain:
         mode="pretrain",
         settings=training_settings("pretrain"),
         teacher=lambda wildcards: teacher_of(wildcards.pretrained),
+        seed=lambda wildcards: pretraining_seed(wildcards.pretrained, config["seed"]),
         work_dir=f"{RESULTS}/models/pretrain/{{pretrained}}/work",
     script:
         "../scripts/train.py"

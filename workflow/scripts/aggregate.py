@@ -19,6 +19,7 @@ from synthpt.aggregate import (  # noqa: E402
     curve_columns,
     data_efficiency,
     farther_than_teacher,
+    pretrain_seed_spread,
     pretraining_gain,
     summarize,
     tuning_table,
@@ -33,6 +34,7 @@ outputs = {
     "summary": summary,
     "gain": pretraining_gain(summary),
     "efficiency": data_efficiency(summary),
+    "pretrain_seeds": pretrain_seed_spread(table),
     "pretraining": pd.DataFrame([json.loads(Path(p).read_text()) for p in sm.input.pretrained]),
     "tuning": tuning_table(sm.input.tuning),
 }

@@ -48,6 +48,31 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
+def pretrain_seed_spread(table: pd.DataFrame) -> pd.DataFrame:
+    """pretrain_seeds.csv: per pre-trained model family (its replicas over pretrain.seeds),
+    mode and size, the mean over every pre-training and fine-tuning seed, the spread over
+    fine-tuning seeds (the mean of each pre-trained model's own std) and the spread over
+    pre-training seeds (the std of the pre-trained models' means; NaN with one)."""
+    from synthpt.campaign import pretraining_family
+
+    trained = table[table["mode"] != SCRATCH].assign(
+        family=lambda t: t["teacher"].map(pretraining_family)
+    )
+    per_model = trained.groupby(["family", "mode", "n_real", "teacher"])[list(METRICS)]
+    means, stds = per_model.mean(), per_model.std()
+    rows = []
+    for (family, mode, n_real), group in means.groupby(level=[0, 1, 2]):
+        entry = {"teacher": family, "mode": mode, "n_real": n_real}
+        entry["pretrain_seeds"] = len(group)
+        entry["finetune_seeds"] = int(per_model.size().loc[(family, mode, n_real)].min())
+        for metric in METRICS:
+            entry[f"{metric}_mean"] = group[metric].mean()
+            entry[f"{metric}_std_finetune"] = stds.loc[group.index, metric].mean()
+            entry[f"{metric}_std_pretrain"] = group[metric].std()
+        rows.append(entry)
+    return pd.DataFrame(rows)
+
+
 def tuning_table(choice_files) -> pd.DataFrame:
     """tuning.csv: every run of every tuned mode's learning-rate grid, the chosen ones marked."""
     from synthpt.tuning import COLUMNS as TUNING

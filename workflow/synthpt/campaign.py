@@ -324,20 +324,45 @@ class ModelId:
         return cls(scratch or mode, teacher or NO_TEACHER, int(n), int(seed))
 
 
-PRETRAINED = r"[A-Za-z0-9]+(?:-s\d+)?"
+PRETRAINED = r"[A-Za-z0-9]+(?:-s\d+)?(?:-p\d+)?"
 
 
 def pretrained_models(config: dict) -> list[str]:
-    """Names of the pre-trained models: each teacher on its whole synthetic training set, and
-    ``TEACHER-sN`` on its first N structures (the pre-training-size sweep, pretrain.sizes)."""
-    sizes = config["pretrain"].get("sizes", [])
-    return list(config["teachers"]) + [f"{t}-s{n}" for t in config["teachers"] for n in sizes]
+    """Names of the pre-trained models: each teacher on its whole synthetic training set;
+    ``TEACHER-pK``, the same pre-training from seed K (pretrain.seeds); and ``TEACHER-sN`` on
+    its first N structures (the pre-training-size sweep, pretrain.sizes)."""
+    teachers, sizes = config["teachers"], config["pretrain"].get("sizes", [])
+    replicas = range(2, config["pretrain"].get("seeds", 1) + 1)
+    return (
+        list(teachers)
+        + [f"{t}-p{k}" for t in teachers for k in replicas]
+        + [f"{t}-s{n}" for t in teachers for n in sizes]
+    )
+
+
+def _pretrained_parts(pretrained: str) -> tuple[str, str | None, str | None]:
+    match = re.fullmatch(r"([A-Za-z0-9]+)(?:-s(\d+))?(?:-p(\d+))?", pretrained)
+    if not match:
+        raise ValueError(f"not a pre-trained model name: {pretrained!r}")
+    return match.groups()
 
 
 def teacher_of(pretrained: str) -> tuple[str, int | None]:
     """(teacher, number of pre-training structures or None for all) of a pre-trained model."""
-    teacher, _, size = pretrained.partition("-s")
+    teacher, size, _ = _pretrained_parts(pretrained)
     return teacher, int(size) if size else None
+
+
+def pretraining_seed(pretrained: str, seed: int) -> int:
+    """The training seed of a pre-trained model: the campaign's ``seed``, plus K - 1 for the
+    K-th pre-training seed (``TEACHER-pK``)."""
+    replica = _pretrained_parts(pretrained)[2]
+    return seed + int(replica or 1) - 1
+
+
+def pretraining_family(pretrained: str) -> str:
+    """The pre-trained model a replica repeats from another seed (itself for the first)."""
+    return pretrained.split("-p")[0]
 
 
 def strategies(config: dict) -> list[str]:
