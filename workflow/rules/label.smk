@@ -17,11 +17,8 @@ rule label_synthetic:
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=lambda wildcards, attempt: shard_minutes(
-            "synthetic",
-            label_calls(),
-            wildcards.teacher,
-            len(label_groups(wildcards.teacher)[int(wildcards.batch)]),
+        runtime=lambda wildcards, attempt: label_minutes(
+            config, wildcards.teacher, int(wildcards.batch)
         )
         * attempt,
     params:
@@ -114,7 +111,7 @@ else:
         resources:
             mem_mb=attempt_scaled(2000),
             runtime=lambda wildcards, attempt: shard_minutes(
-                "real", 1, config["reference"]
+                config, "real", 1, config["reference"]
             )
             * attempt,
         params:
@@ -195,7 +192,9 @@ rule label_test_teacher:
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=lambda wildcards, attempt: test_label_minutes(wildcards.teacher)
+        runtime=lambda wildcards, attempt: test_label_minutes(
+            config, wildcards.teacher
+        )
         * attempt,
     params:
         calculator=lambda wildcards: calculator_settings(wildcards.teacher),

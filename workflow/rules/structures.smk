@@ -45,7 +45,8 @@ rule generate_synthetic_structures:
     threads: config["threads"]["label"]
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=lambda wildcards, attempt: generation_minutes("synthetic") * attempt,
+        runtime=lambda wildcards, attempt: generation_minutes(config, "synthetic")
+        * attempt,
     params:
         stream="synthetic",
         indices=lambda wildcards: shard_range("synthetic", wildcards.shard),
@@ -66,7 +67,7 @@ use rule generate_synthetic_structures as generate_real_structures with:
     priority: 0
     resources:
         mem_mb=attempt_scaled(2000),
-        runtime=lambda wildcards, attempt: generation_minutes("real") * attempt,
+        runtime=lambda wildcards, attempt: generation_minutes(config, "real") * attempt,
     params:
         stream="real",
         indices=lambda wildcards: shard_range("real", wildcards.shard),

@@ -17,7 +17,8 @@ rule pretrain:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(6000),
-        runtime=lambda wildcards, attempt: training_minutes("pretrain") * attempt,
+        runtime=lambda wildcards, attempt: training_minutes(config, "pretrain")
+        * attempt,
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
@@ -49,7 +50,8 @@ rule train_scratch:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
-        runtime=lambda wildcards, attempt: training_minutes("finetune") * attempt,
+        runtime=lambda wildcards, attempt: training_minutes(config, "finetune")
+        * attempt,
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
@@ -82,7 +84,8 @@ rule finetune:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
-        runtime=lambda wildcards, attempt: training_minutes("finetune") * attempt,
+        runtime=lambda wildcards, attempt: training_minutes(config, "finetune")
+        * attempt,
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from dataclasses import dataclass
 
 from synthpt.calculators import CALCULATOR_TYPES, settings_problem
+from synthpt.sources import source_of
 from synthpt.strategies import STRATEGIES
 from synthpt.structures import AUGMENT  # chains grown from the real pool's (or files') positions
 
@@ -25,25 +25,14 @@ class ConfigError(ValueError):
     """A config whose values are valid one by one but do not fit together."""
 
 
-# How each structure source builds its structures: the config key naming the calculator that
-# relaxes cells (random) or drives the dynamics (MD of carbon cells, MD of molecules).
-BUILDER_KEYS = {
-    "random": "relax_with",
-    "md": "driver",
-    "molecules": "driver",
-    AUGMENT: "relax_with",
-}
-TRAJECTORY_SOURCES = ("md", "molecules")
-
-
 def structure_builder_name(config: dict) -> str | None:
     """The calculator that relaxes or drives the synthetic structures (augment: the first
     teacher unless ``relax_with`` names one); None for user files."""
-    key = BUILDER_KEYS.get(structure_source(config))
-    if key is None:
+    source = source_of(config)
+    if source.builder_key is None:
         return None
-    default = config["teachers"][0] if structure_source(config) == AUGMENT else None
-    return config["structures"].get(key, default)
+    default = config["teachers"][0] if source.builder_defaults_to_teacher else None
+    return config["structures"].get(source.builder_key, default)
 
 
 def augment_seed_files(config: dict, pool: str) -> list[str]:
@@ -92,16 +81,6 @@ def structure_source(config: dict) -> str:
     return config["structures"].get("source", "random")
 
 
-def trajectory_grid(settings: dict) -> list[tuple]:
-    """(density or molecule, temperature, replica) of every MD trajectory, in a fixed order."""
-    starts = (
-        settings["molecules"] if settings.get("source") == "molecules" else settings["densities"]
-    )
-    return list(
-        itertools.product(starts, settings["temperatures"], range(settings.get("replicas", 1)))
-    )
-
-
 def molecule(name: str):
     """A molecule of ASE's g2 set by name (e.g. CH3CH2OH: ethanol), without cell or pbc."""
     from ase.build import molecule as build
@@ -112,53 +91,23 @@ def molecule(name: str):
     return build(name)
 
 
-def cell_composition(elements: list[str], settings: dict) -> str | dict[str, float]:
-    """What random and melt-quench cells are made of: ``structures.composition`` (element ->
-    share), else the campaign's one element, else all its elements in equal shares."""
-    if settings.get("composition"):
-        return settings["composition"]
-    return elements[0] if len(elements) == 1 else dict.fromkeys(elements, 1.0)
-
-
 def atoms_per_structure(config: dict) -> int:
     """Atoms of the campaign's largest structure, for cost estimates (user files: 64)."""
-    settings = config["structures"]
-    if structure_source(config) == "molecules":
-        return max(len(molecule(name)) for name in settings["molecules"])
-    return settings.get("n_atoms", 64)
-
-
-def trajectory_picoseconds(settings: dict) -> float:
-    """Simulated time of one trajectory: melt, quench and anneal (md); equilibration and
-    sampling (molecules)."""
-    phases = ("melt_ps", "quench_ps", "equilibrate_ps", "anneal_ps")
-    return sum(settings.get(phase, 0.0) for phase in phases)
-
-
-def snapshots_per_trajectory(settings: dict) -> int:
-    return max(1, round(settings["anneal_ps"] / settings["snapshot_ps"]))
+    return source_of(config).atoms(config)
 
 
 def synthetic_units(config: dict) -> int:
-    """What the synthetic shards divide: random structures, MD trajectories, or 0 for files."""
-    source = structure_source(config)
-    if source in TRAJECTORY_SOURCES:
-        return len(trajectory_grid(config["structures"]))
-    if source == "random":
-        return config["synthetic"]["n_structures"]
-    if source == AUGMENT:
-        return config["structures"]["n_chains"]
-    return 0
+    """What the synthetic shards divide: random structures, MD trajectories, augmentation
+    chains, or 0 for files."""
+    return source_of(config).units(config)
 
 
 def synthetic_count(config: dict, default: int = 10000) -> int:
     """Synthetic structures of the campaign (an estimate for user files)."""
-    if structure_source(config) in TRAJECTORY_SOURCES:
-        settings = config["structures"]
-        return len(trajectory_grid(settings)) * snapshots_per_trajectory(settings)
-    if structure_source(config) == AUGMENT:
-        return config["structures"]["n_chains"] * config["structures"]["chain_length"]
-    return config["synthetic"].get("n_structures", default)
+    source = source_of(config)
+    if source.generate is None:
+        return config["synthetic"].get("n_structures", default)
+    return source.units(config) * source.structures_per_unit(config["structures"])
 
 
 def real_from_files(config: dict) -> bool:
@@ -229,7 +178,7 @@ def check_config(config: dict) -> None:
     known = set(config["calculators"])
     named = [("teachers", t) for t in config["teachers"]]
     source = structure_source(config)
-    builder = BUILDER_KEYS.get(source)
+    builder = source_of(config).builder_key
     if builder:
         named += [(f"structures.{builder}", structure_builder_name(config))]
     for key, name in named:
@@ -262,7 +211,7 @@ def check_config(config: dict) -> None:
         require_files("structures", config["structures"]["files"])
     units = synthetic_units(config)
     if units and config["synthetic"]["n_shards"] > units:
-        what = "trajectories" if source in TRAJECTORY_SOURCES else "structures"
+        what = source_of(config).unit
         raise ConfigError(
             f"synthetic.n_shards ({config['synthetic']['n_shards']}) exceeds {units} {what}"
         )

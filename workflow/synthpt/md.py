@@ -17,7 +17,8 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 
-from synthpt.campaign import molecule, snapshots_per_trajectory, trajectory_grid
+from synthpt.campaign import molecule
+from synthpt.sources import snapshots_per_trajectory, trajectory_grid
 from synthpt.structures import random_cell, structure_rng
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,69 @@
+"""The job-cost model: resource requests as functions of the config."""
+
+import copy
+import math
+
+import pytest
+import yaml
+
+from synthpt.cost import (
+    LABEL_JOB_SECONDS,
+    generation_minutes,
+    label_calls,
+    label_groups,
+    label_minutes,
+    shard_seconds,
+    stream_units,
+    training_minutes,
+)
+
+
+@pytest.fixture
+def config(root):
+    return yaml.safe_load((root / "config" / "config.yaml").read_text())
+
+
+def test_training_requests_grow_with_the_cap_and_double_in_float64(config):
+    base = training_minutes(config, "pretrain") - 10  # start-up apart
+    longer = copy.deepcopy(config)
+    longer["pretrain"]["max_epochs"] *= 2
+    assert training_minutes(longer, "pretrain") - 10 == pytest.approx(2 * base, abs=1)
+    double = copy.deepcopy(config)
+    double["model"]["dtype"] = "float64"
+    assert training_minutes(double, "finetune") - 10 == pytest.approx(
+        2 * (training_minutes(config, "finetune") - 10), abs=1
+    )
+
+
+def test_labelling_jobs_cover_every_shard_once_with_about_two_minutes_of_work(config):
+    teacher = config["teachers"][0]
+    groups = label_groups(config, teacher)
+    assert [k for g in groups for k in g] == list(range(config["synthetic"]["n_shards"]))
+    per_shard = shard_seconds(config, "synthetic", label_calls(config), teacher)
+    assert all(len(g) == 1 or len(g) * per_shard <= LABEL_JOB_SECONDS for g in groups)
+    assert len(groups) == 1 or len(groups[0]) * per_shard > LABEL_JOB_SECONDS - per_shard
+    pinned = copy.deepcopy(config)
+    pinned["calculators"][teacher]["shards_per_job"] = 1
+    assert len(label_groups(pinned, teacher)) == config["synthetic"]["n_shards"]
+    assert label_minutes(pinned, teacher, 0) <= label_minutes(config, teacher, 0)
+
+
+def test_a_trajectory_costs_its_md_steps_and_is_labelled_per_snapshot(config):
+    settings = config["structures"]
+    assert label_calls(config) == round(settings["anneal_ps"] / settings["snapshot_ps"])
+    assert stream_units(config, "real") == config["real"]["n_pool"] + config["real"]["n_test"]
+    longer = copy.deepcopy(config)
+    longer["structures"]["anneal_ps"] *= 3  # melt 1 + quench 1 + anneal 2 ps -> 1 + 1 + 6
+    steps = [generation_minutes(c, "synthetic") - 5 for c in (config, longer)]
+    assert steps[1] == pytest.approx(steps[0] * 8 / 4, abs=1)
+
+
+def test_augmentation_is_labelled_per_link_of_its_chains(config):
+    config["structures"] = {"source": "augment", "n_chains": 10, "chain_length": 6,
+                            "widths": [0.1], "min_distance": 1.0, "max_force": 20.0,
+                            "relax_steps": 3}  # fmt: skip
+    config["synthetic"]["n_shards"] = 5
+    assert label_calls(config) == 6
+    builder = config["teachers"][0]
+    per_shard = shard_seconds(config, "synthetic", 6 * (2 + 3), builder)
+    assert generation_minutes(config, "synthetic") == 5 + math.ceil(2 * per_shard / 60)

@@ -1,0 +1,63 @@
+"""The structure-source table: what the schema allows, the rules request and the script runs."""
+
+import copy
+
+import pytest
+import yaml
+
+from synthpt.campaign import atoms_per_structure, synthetic_count, synthetic_units
+from synthpt.sources import STRUCTURE_SOURCES, Shard, source_of
+
+
+@pytest.fixture
+def schema(root):
+    return yaml.safe_load((root / "config" / "schema.yaml").read_text())
+
+
+def test_the_schema_allows_exactly_the_tables_sources_and_their_builder_keys(schema):
+    structures = schema["properties"]["structures"]["properties"]
+    assert set(structures["source"]["enum"]) == set(STRUCTURE_SOURCES)
+    for name, source in STRUCTURE_SOURCES.items():
+        assert source.builder_key is None or source.builder_key in structures, name
+        assert (source.generate is None) == (source.builder_key is None), name
+
+
+@pytest.mark.parametrize("path", ["config/config.yaml", "config/molecules.yaml"])
+def test_embedded_campaigns_count_their_structures_from_the_table(root, path):
+    config = yaml.safe_load((root / path).read_text())
+    settings = config["structures"]
+    trajectories = (
+        len(settings.get("densities", settings.get("molecules")))
+        * len(settings["temperatures"])
+        * settings["replicas"]
+    )
+    assert synthetic_units(config) == trajectories
+    snapshots = round(settings["anneal_ps"] / settings["snapshot_ps"])
+    assert synthetic_count(config) == trajectories * snapshots
+    assert atoms_per_structure(config) == settings.get("n_atoms", 9)  # ethanol, acetic acid: 9
+
+
+def test_augment_counts_chains_and_their_links(root):
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    config["structures"] = {"source": "augment", "n_chains": 7, "chain_length": 4,
+                            "widths": [0.1], "min_distance": 1.0, "max_force": 20.0}  # fmt: skip
+    assert source_of(config).unit == "chains"
+    assert (synthetic_units(config), synthetic_count(config)) == (7, 28)
+
+
+def test_the_tables_random_source_makes_the_shard_it_is_given(root):
+    """The generation script's one call: a Shard through the table's generator."""
+    config = yaml.safe_load((root / "tests" / "configs" / "tiny.yaml").read_text())
+    settings = copy.deepcopy(config["structures"]) | {
+        "source": "random", "n_atoms": 8, "density_range": [2.0, 2.4], "min_distance": 1.2,
+        "relax_steps": 0,
+    }  # fmt: skip
+    builder = {"name": "tersoff", "spec": {"type": "tersoff"}, "elements": ["C"]}
+    shard = Shard(range(2, 4), "synthetic", settings, 5, builder, [])
+    structures = STRUCTURE_SOURCES["random"].generate(shard)
+    assert [a.info["index"] for a in structures] == [2, 3]
+    assert all(len(a) == 8 and a.pbc.all() for a in structures)
+    again = STRUCTURE_SOURCES["random"].generate(
+        Shard(range(3, 4), *list(vars(shard).values())[1:])
+    )
+    assert (again[0].positions == structures[1].positions).all()  # per structure, not per shard

@@ -1,0 +1,90 @@
+"""Resource requests of the campaign's jobs: padded one-core estimates from the config (the
+cluster kills a job past its request, so each is about twice the estimate plus start-up)."""
+
+from __future__ import annotations
+
+import math
+
+from synthpt.calculators import seconds_per_call
+from synthpt.campaign import atoms_per_structure, structure_builder_name, synthetic_count
+from synthpt.sources import source_of
+from synthpt.structures import shard_groups, shards_per_job
+
+# MACE training on one core, default model size, float32 (float64: twice).
+SECONDS_PER_ATOM_STEP = 4e-4
+# Estimated teacher work per synthetic labelling job: a job's start-up (1-2 s) stays a few %.
+LABEL_JOB_SECONDS = 120
+
+
+def training_minutes(config: dict, schedule: str) -> int:
+    """Wall-time request of one training job (``pretrain`` or ``finetune`` schedule) at its
+    cap: max_epochs over the synthetic set, or max_steps batches of real structures."""
+    settings = config[schedule]
+    if schedule == "pretrain":
+        structures = synthetic_count(config) * settings["max_epochs"]
+    else:
+        structures = settings["max_steps"] * settings["batch_size"]
+    per_atom_step = SECONDS_PER_ATOM_STEP * (2 if config["model"]["dtype"] == "float64" else 1)
+    seconds = structures * atoms_per_structure(config) * per_atom_step
+    return 10 + math.ceil(2 * seconds / 60)
+
+
+def stream_units(config: dict, stream: str) -> int:
+    """What a stream's shards divide: synthetic structures, trajectories or chains; the real
+    pool and test set."""
+    if stream == "synthetic":
+        return source_of(config).units(config)
+    return config["real"]["n_pool"] + config["real"]["n_test"]
+
+
+def call_seconds(config: dict, calculator: str) -> float:
+    """Padded estimate of one call of ``calculator`` on one of the campaign's structures."""
+    return seconds_per_call(config["calculators"][calculator], atoms_per_structure(config))
+
+
+def shard_seconds(config: dict, stream: str, calls_per_unit: float, calculator: str) -> float:
+    """One shard's calculator work: its units times the calls each needs times a call's cost."""
+    per_shard = math.ceil(stream_units(config, stream) / config[stream]["n_shards"])
+    return per_shard * calls_per_unit * call_seconds(config, calculator)
+
+
+def shard_minutes(
+    config: dict, stream: str, calls_per_unit: float, calculator: str, shards: int = 1
+) -> int:
+    """Wall-time request of a job over ``shards`` shards."""
+    seconds = shards * shard_seconds(config, stream, calls_per_unit, calculator)
+    return 5 + math.ceil(2 * seconds / 60)
+
+
+def test_label_minutes(config: dict, teacher: str) -> int:
+    """Wall-time request of a teacher labelling the test set (user files: ~1000 taken)."""
+    n_test = config["real"].get("n_test", 1000)
+    return 5 + math.ceil(2 * n_test * call_seconds(config, teacher) / 60)
+
+
+def label_calls(config: dict) -> int:
+    """Teacher calls per synthetic unit: one per structure it holds."""
+    return source_of(config).structures_per_unit(config["structures"])
+
+
+def label_groups(config: dict, teacher: str) -> list[range]:
+    """Structure shards of each labelling job of ``teacher``: fast teachers take several."""
+    n_shards = config["synthetic"]["n_shards"]
+    per_job = config["calculators"][teacher].get("shards_per_job") or shards_per_job(
+        shard_seconds(config, "synthetic", label_calls(config), teacher),
+        n_shards,
+        LABEL_JOB_SECONDS,
+    )
+    return shard_groups(n_shards, per_job)
+
+
+def label_minutes(config: dict, teacher: str, batch: int) -> int:
+    """Wall-time request of labelling batch ``batch`` of the synthetic shards."""
+    shards = len(label_groups(config, teacher)[batch])
+    return shard_minutes(config, "synthetic", label_calls(config), teacher, shards)
+
+
+def generation_minutes(config: dict, stream: str) -> int:
+    """Wall-time request of generating one shard of ``stream``."""
+    calls = source_of(config).builder_calls(config["structures"])
+    return shard_minutes(config, stream, calls, structure_builder_name(config))
