@@ -48,3 +48,32 @@ def test_bench_names_its_benchmarks_and_refuses_unknown_ones():
         [sys.executable, ROOT / "bench/run.py", "nope"], capture_output=True, text=True
     )
     assert wrong.returncode == 2 and "invalid choice: 'nope'" in wrong.stderr
+
+
+def test_target_bench_compares_structure_sources_on_the_mixed_carbon_target(tmp_path, capsys):
+    import json
+
+    from ase.io import read
+
+    md = {"densities": [2.0, 3.0], "temperatures": [3000], "anneal_ps": 0.3}
+    rows = bench.bench_target(
+        base=copy.deepcopy(TINY_CONFIG), workdir=tmp_path, n_synthetic=12, sizes=(4,),
+        seeds=(1,), lr=0.01, crystals=1, replicas=1, md_overrides=md,
+    )  # fmt: skip
+    assert [row[0] for row in rows] == ["md", "augment", "mix"]
+    assert all(row[1] == 4 and row[2] > 0 and row[3] > 0 and row[6] > 0 for row in rows)
+    data = tmp_path / "results/target-data"
+    kinds = {
+        a.info["config_type"] for f in ("pool", "test") for a in read(data / f"{f}.extxyz", ":")
+    }
+    assert {"diamond", "graphite", "graphene", "slab100", "amorphous", "liquid"} <= kinds
+    synthetic = {
+        name: len(read(tmp_path / f"results/target-{name}/synthetic/snap/train.extxyz", ":"))
+        + len(read(tmp_path / f"results/target-{name}/synthetic/snap/valid.extxyz", ":"))
+        for name in ("md", "augment", "mix")
+    }
+    assert synthetic == {"md": 12, "augment": 12, "mix": 12}  # the same budget
+    ingest = json.loads((tmp_path / "results/target-augment/real/ingest.json").read_text())
+    assert ingest["pool"]["kept"] == 9  # 15 structures, 6 of them the test set
+    assert not (tmp_path / "results/target-augment/metrics/scratch").exists()  # md's reused
+    assert "Synthetic sources on the carbon target" in capsys.readouterr().out

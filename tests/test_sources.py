@@ -61,3 +61,15 @@ def test_the_tables_random_source_makes_the_shard_it_is_given(root):
         Shard(range(3, 4), *list(vars(shard).values())[1:])
     )
     assert (again[0].positions == structures[1].positions).all()  # per structure, not per shard
+
+
+def test_augment_seeds_may_be_said_to_be_the_pool_or_files(root, tmp_path):
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    config["real"] = {"pool": "p.xyz", "test": "t.xyz"}
+    for seeds in ("pool", "my_seeds.extxyz", ["a.xyz", "b.xyz"]):
+        config["structures"] = {"source": "augment", "seeds": seeds, "n_chains": 2,
+                                "chain_length": 2, "widths": [0.1], "min_distance": 1.0,
+                                "max_force": 20.0}  # fmt: skip
+        validate(copy.deepcopy(config), schema=str(root / "config" / "schema.yaml"))
