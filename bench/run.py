@@ -56,6 +56,7 @@ def table(title, header, rows):
     print("|" + "---|" * len(header))
     for row in rows:
         print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return rows
 
 
 def snakemake(workdir, configfile, *args):
@@ -77,6 +78,7 @@ def label_batches(teacher, spec, shard_size, n_shards, cores, batches=1):
         "relax_with": teacher, "relax_steps": 0, "max_force": 100.0,
     }  # fmt: skip
     config["synthetic"].update(n_structures=shard_size * n_shards, n_shards=n_shards)
+    config["pretrain"]["batch_size"] = 1  # labelling only: no pre-training runs
     with tempfile.TemporaryDirectory() as tmp:
         configfile = Path(tmp) / "config.yaml"
         configfile.write_text(yaml.safe_dump(config))
@@ -107,20 +109,22 @@ def loop_seconds(name, spec, structures):
     return time.perf_counter() - start
 
 
-def bench_labelling(shard_size=400):
+def bench_labelling(shard_size=400, teachers=None, batch_shards=40, parallel=((2, 2), (4, 2))):
     """Each job's rate against the calculator's own loop over the same structures, timed
     right after it (this machine's speed drifts by 10-20% over minutes)."""
     from synthpt.calculators import OFFLINE_CARBON_TEACHERS as TEACHERS
 
     rows, job_rates = [], {}
     for name, spec in TEACHERS.items():
+        if teachers and name not in teachers:
+            continue
         single = dict(spec, shards_per_job=1)
         ((job, structures),) = label_batches(name, single, shard_size, 1, 1)
         loop = loop_seconds(name, spec, structures)
         fixed = job - loop  # start-up, imports, reading and writing the shard
         enough = math.ceil(9 * fixed / loop * shard_size)  # start-up <= 10% of a job
         job_rates[name] = shard_size / job
-        ((batch_job, batch),) = label_batches(name, spec, shard_size, 40, 1)
+        ((batch_job, batch),) = label_batches(name, spec, shard_size, batch_shards, 1)
         batch_loop = loop_seconds(name, spec, batch)
         rows.append((name, shard_size / loop, loop / job, fixed, enough, len(batch),
                      len(batch) / batch_loop, batch_loop / batch_job))  # fmt: skip
@@ -134,14 +138,16 @@ def bench_labelling(shard_size=400):
         rows,
     )  # fmt: skip
 
+    if "snap" not in job_rates or not parallel:
+        return []
     alone = job_rates["snap"]
     rows = []
     single = dict(TEACHERS["snap"], shards_per_job=1)
-    for n_shards, cores in ((2, 2), (4, 2)):
+    for n_shards, cores in parallel:
         jobs = label_batches("snap", single, shard_size, n_shards, cores, batches=n_shards)
         per_job = [len(structures) / seconds for seconds, structures in jobs]
         rows.append((n_shards, cores, alone, sum(per_job) / len(per_job) / alone))
-    table(
+    return table(
         f"Parallel efficiency: K SNAP shards of {shard_size} structures on N cores",
         ["K shards", "N cores", "one shard alone /s", "per-job rate side by side / alone"],
         rows,
@@ -183,9 +189,9 @@ def dag_seconds(tmp, *args):
     return dry, dag, int(re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)[-1])
 
 
-def bench_orchestration():
+def bench_orchestration(shard_counts=(100, 1000, 5000, 10000), floor_jobs=10000):
     rows = []
-    for n_shards in (100, 1000, 5000, 10000):  # 10000: over 10^4 jobs
+    for n_shards in shard_counts:  # 10000: over 10^4 jobs
         with tempfile.TemporaryDirectory() as tmp:
             configfile = Path(tmp) / "paper.yaml"
             configfile.write_text(yaml.safe_dump(paper_scale(n_shards)))
@@ -195,7 +201,7 @@ def bench_orchestration():
         rows.append((f"synthpt, {n_shards} synthetic shards", jobs, dag, dry, 1000 * dag / jobs))
     for action in ('shell: "touch {output}"', 'script: "s.py"'):
         with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "Snakefile").write_text(TRIVIAL.format(n=10000, action=action))
+            (Path(tmp) / "Snakefile").write_text(TRIVIAL.format(n=floor_jobs, action=action))
             (Path(tmp) / "s.py").touch()
             dry, dag, jobs = dag_seconds(tmp, "--snakefile", str(Path(tmp) / "Snakefile"))
         rows.append((f"Snakemake's floor: one trivial {action.split(':')[0]} rule", jobs, dag, dry,
@@ -204,7 +210,7 @@ def bench_orchestration():
     subprocess.run([sys.executable, "-m", "snakemake", "--version"], check=True,
                    capture_output=True)  # fmt: skip
     rows.append(("`snakemake --version` (start-up alone)", 0, time.perf_counter() - start, "", 0))
-    table(
+    return table(
         "Orchestration (paper-scale campaign: 3 teachers, 6 sizes x 5 seeds); start-up included",
         ["DAG", "jobs", "DAG build (s)", "dry run (s)", "DAG ms per job"],
         rows,
@@ -250,25 +256,27 @@ def training_throughput(structures, architecture, batch_size, dtype, threads, ep
     return atoms_per_epoch * (len(stamps) - 1) / (last - first).total_seconds()
 
 
-def bench_training():
+def bench_training(train=ROOT / "results/default/synthetic/snap/train.extxyz", runs=None, epochs=3):
+    """MACE training throughput; ``runs``: (name, config, structures, dtype, threads) tuples
+    (default: the default and paper models on 1 and 2 threads)."""
     from synthpt.io import read_structures
 
-    train = ROOT / "results/default/synthetic/snap/train.extxyz"
-    if not train.exists():
+    if not Path(train).exists():
         print("\n(training: run the default campaign first, for its synthetic set)")
         return
     structures = read_structures(train)
     paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
     rows = []
-    runs = [("default", DEFAULT, 100, dtype, threads) for dtype in ("float32", "float64")
-            for threads in (1, 2)]  # fmt: skip
-    wide = copy.deepcopy(DEFAULT)
-    wide["model"].pop("radial_mlp", None)  # mace's own [64, 64, 64]
-    runs += [("default, mace's radial MLP", wide, 100, "float32", threads) for threads in (1, 2)]
-    runs += [("paper", paper, 34, "float32", threads) for threads in (1, 2)]  # 2 steps an epoch
+    if runs is None:
+        runs = [("default", DEFAULT, 100, dtype, threads) for dtype in ("float32", "float64")
+                for threads in (1, 2)]  # fmt: skip
+        wide = copy.deepcopy(DEFAULT)
+        wide["model"].pop("radial_mlp", None)  # mace's own [64, 64, 64]
+        runs += [("default, mace's radial MLP", wide, 100, "float32", t) for t in (1, 2)]
+        runs += [("paper", paper, 34, "float32", t) for t in (1, 2)]  # 2 steps an epoch
     for name, config, n, dtype, threads in runs:
         batch = config["pretrain"]["batch_size"]
-        speed = training_throughput(structures[:n], config["model"], batch, dtype, threads)
+        speed = training_throughput(structures[:n], config["model"], batch, dtype, threads, epochs)
         rows.append((name, batch, dtype, threads, speed))
         print(f"training: {rows[-1]}", flush=True)
     table(
@@ -285,9 +293,10 @@ def bench_training():
                 f"\nOne paper-scale pre-training epoch ({n_synthetic} atoms) at that rate:"
                 f" {n_synthetic / speed / 3600:.1f} h on this CPU (no GPU was at hand)"
             )
+    return rows
 
 
-def bench_campaign(results=ROOT / "results/default"):
+def bench_campaign(results=ROOT / "results/default", logs=ROOT / ".snakemake/log"):
     files = glob.glob(str(results / "benchmarks/**/*.tsv"), recursive=True)
     if not files:
         print("\n(campaign: run the default campaign first)")
@@ -296,9 +305,8 @@ def bench_campaign(results=ROOT / "results/default"):
     job_seconds = sum(float(r[0]) for r in rows)
     cpu_seconds = sum(float(r[-1]) for r in rows)
     peak_mb = max(float(r[2]) for r in rows)
-    logs = sorted((ROOT / ".snakemake/log").glob("*.snakemake.log"))
     wall = None
-    for log in reversed(logs):
+    for log in reversed(sorted(Path(logs).glob("*.snakemake.log"))):
         text = log.read_text()
         if "(100%) done" in text and str(results.name) in text:
             stamps = re.findall(r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]", text, re.MULTILINE)
@@ -317,7 +325,7 @@ def bench_campaign(results=ROOT / "results/default"):
     )
     cores = 2
     idle = wall * cores - job_seconds if wall else float("nan")
-    table(
+    return table(
         f"Campaign {results.name} ({cores} cores; wall from the first to the last log line)",
         ["jobs", "wall (s)", "sum of job wall (s)", "CPU (s)", "peak RSS (MB)",
          "core time outside jobs", "per job (s)"],
@@ -326,7 +334,7 @@ def bench_campaign(results=ROOT / "results/default"):
     )  # fmt: skip
 
 
-def bench_md(trajectories=6, snapshots=4):
+def bench_md(trajectories=6, snapshots=4, overrides=None):
     """The MD driver trade-off: the default's trajectories driven by the teacher (SNAP, as in
     the paper) or by the cheap Tersoff, both inside LAMMPS; cost per step and how well the
     teacher's labels track the reference's on the snapshots each driver makes."""
@@ -335,7 +343,7 @@ def bench_md(trajectories=6, snapshots=4):
     from synthpt.labelling import label
     from synthpt.md import run_trajectories
 
-    settings = dict(DEFAULT["structures"])
+    settings = dict(DEFAULT["structures"]) | (overrides or {})
     teacher, reference = DEFAULT["teachers"][0], DEFAULT["reference"]
     calculators = DEFAULT["calculators"]
     steps = sum(settings[k] for k in ("melt_ps", "quench_ps", "anneal_ps")) * 1000
@@ -358,7 +366,7 @@ def bench_md(trajectories=6, snapshots=4):
                      row["energy_rmse_centred"], row["energy_spread"], row["forces_r"],
                      row["forces_rmse"], row["forces_rms"]))  # fmt: skip
         print(f"md: {rows[-1]}", flush=True)
-    table(
+    return table(
         f"MD driver trade-off ({teacher} vs {reference} on the snapshots each driver makes)",
         ["driver", "ms per step", "snapshots", "energy r", "energy RMSE meV/atom (centred)",
          "reference spread", "forces r", "forces RMSE eV/Å", "reference rms"],
@@ -409,7 +417,7 @@ def bench_learning(results=ROOT / "results/default"):
         f"models stopped by the cap: {int((trained['stopped_by'] == 'cap').sum())}"
         f" of {len(trained)}"
     )
-    bench_strategies(table_.merge(times), summary)
+    return bench_strategies(table_.merge(times), summary)
 
 
 def bench_strategies(table_, summary):
@@ -429,7 +437,7 @@ def bench_strategies(table_, summary):
             group["md_steps"].mean(), int(group["md_failed"].sum()), len(group),
             md_share,
         ))  # fmt: skip
-    table(
+    return table(
         f"Modes: error at n = {smallest} over scratch's, cost, MD stability (all n and seeds)",
         ["mode", "energy ratio", "force ratio", "steps", "train s", "MD steps survived",
          "trajectories failed", "models", "MD s / train s (max)"],
@@ -724,17 +732,21 @@ def leftovers(workdir: Path) -> list[str]:
 def bench_faults(
     stages=("label_synthetic", "pretrain", "finetune", "train_scratch", "evaluate", "label_real"),
     seed=0,
+    clean=None,
 ):
     """Kill the tiny campaign (Snakemake and its jobs, SIGKILL) once a job of each stage runs,
-    after a random 0-2 s, and rerun `make run` until it completes."""
+    after a random 0-2 s, and rerun `make run` until it completes; compared with an
+    uninterrupted run (``clean``: the folder of one already made, else one is made here)."""
     import random
     import shutil
 
     rng = random.Random(seed)
     base = Path(tempfile.mkdtemp(prefix="faults-"))
-    clean, killed = base / "clean", base / "killed"
+    killed = base / "killed"
     start = time.perf_counter()
-    assert make_run(clean, base / "clean.log").wait() == 0, (base / "clean.log").read_text()
+    if clean is None:
+        clean = base / "clean"
+        assert make_run(clean, base / "clean.log").wait() == 0, (base / "clean.log").read_text()
     clean_s = time.perf_counter() - start
     rows, finished, redone, runs = [], {}, [], 0
     for stage in [*stages, None]:  # None: the final run, left to finish
@@ -776,6 +788,7 @@ def bench_faults(
           f" run's: {ours == theirs}; finished jobs redone: {len(redone)} {redone or ''};"
           f" torn or temporary files left: {leftovers(killed) or 0}")  # fmt: skip
     shutil.rmtree(base)
+    return rows, ours == theirs, redone
 
 
 BENCHMARKS = ("labelling", "orchestration", "training", "campaign", "learning", "md", "oracle",

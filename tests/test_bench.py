@@ -77,3 +77,65 @@ def test_target_bench_compares_structure_sources_on_the_mixed_carbon_target(tmp_
     assert ingest["pool"]["kept"] == 9  # 15 structures, 6 of them the test set
     assert not (tmp_path / "results/target-augment/metrics/scratch").exists()  # md's reused
     assert "Synthetic sources on the carbon target" in capsys.readouterr().out
+
+
+def test_labelling_bench_rates_a_teacher_in_a_loop_and_in_the_workflow(capsys):
+    rows = bench.bench_labelling(
+        shard_size=3, teachers=("snap",), batch_shards=2, parallel=((2, 2),)
+    )
+    n_shards, cores, alone, efficiency = rows[0]
+    assert (n_shards, cores) == (2, 2) and alone > 0 and efficiency > 0
+    out = capsys.readouterr().out
+    assert "## Labelling (1 core" in out and "| snap |" in out and "Parallel efficiency" in out
+
+
+def test_orchestration_bench_times_the_paper_dag_beside_snakemakes_floor(capsys):
+    rows = bench.bench_orchestration(shard_counts=(10,), floor_jobs=50)
+    names = [row[0] for row in rows]
+    assert names[0] == "synthpt, 10 synthetic shards" and rows[0][1] > 100  # jobs
+    assert [row[1] for row in rows[1:3]] == [51, 51]  # the trivial rule's jobs and `all`
+    assert all(row[2] > 0 for row in rows)
+    assert "Orchestration (paper-scale campaign" in capsys.readouterr().out
+
+
+def test_training_bench_measures_throughput_on_a_campaigns_synthetic_set(campaign, capsys):
+    _, _, results = campaign
+    tiny = copy.deepcopy(TINY_CONFIG)
+    rows = bench.bench_training(
+        train=results / "synthetic/snap/train.extxyz",
+        runs=[("tiny", tiny, 20, "float32", 1)],
+        epochs=3,
+    )
+    (name, batch, dtype, threads, atoms_per_s), *_ = rows
+    assert (name, batch, dtype, threads) == ("tiny", tiny["pretrain"]["batch_size"], "float32", 1)
+    assert atoms_per_s > 0
+    assert "Training throughput on this CPU" in capsys.readouterr().out
+
+
+def test_campaign_and_learning_benches_read_a_finished_campaign(campaign, capsys):
+    _, workdir, results = campaign
+    totals = bench.bench_campaign(results=results, logs=workdir / ".snakemake/log")
+    jobs, wall, job_seconds, cpu_seconds, peak_mb, *_ = totals[0]
+    assert jobs == len(list((results / "benchmarks").rglob("*.tsv"))) and job_seconds > 0
+    modes = [row[0] for row in bench.bench_learning(results=results)]
+    assert {"scratch", "finetune", "pretrained"} <= set(modes)
+    out = capsys.readouterr().out
+    assert "job time by stage" in out and "scratch falls at every n" in out
+
+
+def test_md_bench_compares_the_teacher_and_tersoff_as_drivers(capsys):
+    short = {"densities": [2.4], "temperatures": [3000], "melt_ps": 0.02, "quench_ps": 0.02,
+             "anneal_ps": 0.02, "snapshot_ps": 0.01, "n_atoms": 16}  # fmt: skip
+    rows = bench.bench_md(trajectories=1, snapshots=2, overrides=short)
+    assert [row[0] for row in rows] == ["tersoff", "snap"]
+    assert all(row[1] > 0 and row[2] == 2 for row in rows)  # ms a step, two snapshots each
+    assert "MD driver trade-off" in capsys.readouterr().out
+
+
+def test_faults_bench_kills_the_tiny_campaign_and_finishes_it(campaign, capsys):
+    _, workdir, _ = campaign
+    rows, identical, redone = bench.bench_faults(stages=("pretrain",), clean=workdir)
+    assert [row[1] for row in rows] == ["pretrain", "(none: let finish)"]
+    assert rows[0][5] == "killed" and rows[-1][5] == 0
+    assert identical and not redone
+    assert "kills survived: 1" in capsys.readouterr().out
