@@ -255,3 +255,17 @@ def test_pretraining_seeds_add_pretrained_models_each_tuned_and_fine_tuned(root,
     tuned = [g for g in tuning_groups(config) if g.mode != "scratch"]
     assert {g.teacher for g in tuned} == set(pretrained_models(config))  # each replica tuned
     assert jobs["pretrain"] == "3" and jobs["choose_lr"] == str(len(tuning_groups(config)))
+
+
+def test_model_paths_are_built_and_matched_by_one_home(five):
+    import re
+
+    from synthpt.campaign import coverage_model, model_pattern, smallest_size_models
+
+    pattern = model_pattern(five)
+    trained = [m for m in sweep(five) if m.mode != "pretrained"]
+    assert all(re.fullmatch(pattern, m.path) for m in trained)
+    assert all(ModelId.from_path(m.path) == m for m in sweep(five))
+    assert not re.fullmatch(pattern, "pretrained/snap/n10/seed0")  # zero-shot: not trained
+    assert coverage_model(five) in smallest_size_models(five)
+    assert {m.n_real for m in smallest_size_models(five)} == {min(five["subsets"]["sizes"])}

@@ -91,8 +91,8 @@ rule plot:
         table=f"{RESULTS}/learning_curves.csv",
         times=f"{RESULTS}/training_time.csv",
         predictions=[
-            f"{RESULTS}/metrics/{model}/predictions.extxyz"
-            for model in smallest_size_models()
+            f"{RESULTS}/metrics/{model.path}/predictions.extxyz"
+            for model in smallest_size_models(config)
         ],
     output:
         curves=report(
@@ -126,7 +126,7 @@ rule plot:
         mem_mb=attempt_scaled(2000),
         runtime=attempt_scaled(10),
     params:
-        models=smallest_size_models(),
+        models=[m.path for m in smallest_size_models(config)],
         reference=config["reference"],
         md_steps=config["stability"]["steps"],
     script:
@@ -189,12 +189,12 @@ rule provenance:
 # How the synthetic set covers the real structures, in the pre-trained model's descriptors.
 rule coverage:
     input:
-        model=f"{RESULTS}/models/pretrain/{COVERAGE_PRETRAINED}/mace.model",
-        synthetic=f"{RESULTS}/synthetic/{teacher_of(COVERAGE_PRETRAINED)[0]}/train.extxyz",
+        model=f"{RESULTS}/models/pretrain/{COVERAGE_MODEL.teacher}/mace.model",
+        synthetic=f"{RESULTS}/synthetic/{teacher_of(COVERAGE_MODEL.teacher)[0]}/train.extxyz",
         pool=f"{RESULTS}/real/pool.extxyz",
         valid=REAL_VALID,
         test=f"{RESULTS}/real/test.extxyz",
-        predictions=f"{RESULTS}/metrics/{COVERAGE_MODEL}/predictions.extxyz",
+        predictions=f"{RESULTS}/metrics/{COVERAGE_MODEL.path}/predictions.extxyz",
     output:
         table=report(
             f"{RESULTS}/coverage.csv",
@@ -220,7 +220,7 @@ rule coverage:
         dtype=config["model"]["dtype"],
         reference=config["reference"],
         max_structures=COVERAGE_STRUCTURES,
-        model=COVERAGE_MODEL,
-        teacher=teacher_of(COVERAGE_PRETRAINED)[0],
+        model=COVERAGE_MODEL.path,
+        teacher=teacher_of(COVERAGE_MODEL.teacher)[0],
     script:
         "../scripts/coverage.py"

@@ -21,6 +21,9 @@ from synthpt.campaign import (
     SWEEP_SLICE,
     USER_FILE_KEYS,
     check_config,
+    coverage_model,
+    model_pattern,
+    smallest_size_models,
     file_list,
     pretrained_models,
     real_files,
@@ -79,7 +82,7 @@ wildcard_constraints:
     seed=r"\d+",
     pretrained=PRETRAINED,
     strategy="|".join(strategies(config)),
-    model=rf"(scratch|({'|'.join(strategies(config))})/{PRETRAINED})/n\d+/seed\d+",
+    model=model_pattern(config),
     sweep=SWEEP_SLICE,
     lr=r"[0-9.e+-]+",
     group=rf"scratch|({'|'.join(strategies(config))})/{PRETRAINED}",
@@ -169,12 +172,6 @@ def attempt_scaled(base):
     return lambda wildcards, attempt: base * attempt
 
 
-def smallest_size_models():
-    n = min(config["subsets"]["sizes"])
-    seed = config["subsets"]["seeds"][0]
-    return [m.path for m in MODELS if m.n_real == n and m.seed == seed]
-
-
 def training_settings(schedule):
     """Everything a training job reads from the config (a change reruns the job)."""
     return {
@@ -223,13 +220,7 @@ def metrics_files(models):
 
 # The coverage map: the first pre-trained model and its first strategy's model at the
 # smallest n and first seed; at most so many structures of each set (evenly spaced).
-COVERAGE_PRETRAINED = pretrained_models(config)[0]
-COVERAGE_MODEL = ModelId(
-    strategies(config)[0],
-    COVERAGE_PRETRAINED,
-    min(config["subsets"]["sizes"]),
-    config["subsets"]["seeds"][0],
-).path
+COVERAGE_MODEL = coverage_model(config)
 COVERAGE_STRUCTURES = 200
 
 

@@ -334,6 +334,25 @@ def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
     return models
 
 
+def model_pattern(config: dict) -> str:
+    """The regex of a model's path (``ModelId.path``) in this campaign: the ``model`` wildcard."""
+    return rf"({SCRATCH}|({'|'.join(strategies(config))})/{PRETRAINED})/n\d+/seed\d+"
+
+
+def smallest_size_models(config: dict) -> list[ModelId]:
+    """The models at the smallest n and first seed (the parity plot's)."""
+    n, seed = min(config["subsets"]["sizes"]), config["subsets"]["seeds"][0]
+    return [m for m in sweep(config) if m.n_real == n and m.seed == seed]
+
+
+def coverage_model(config: dict) -> ModelId:
+    """The coverage map's model: the first pre-trained model's first strategy at the smallest
+    n and first seed."""
+    first = pretrained_models(config)[0]
+    n, seed = min(config["subsets"]["sizes"]), config["subsets"]["seeds"][0]
+    return ModelId(strategies(config)[0], first, n, seed)
+
+
 SWEEP_SLICE = rf"n\d+|seed\d+|scratch|teacher-{PRETRAINED}"
 
 
