@@ -13,7 +13,7 @@ from synthpt.campaign import (
     ConfigError,
     schema_problem,
     augment_seed_files,
-    structure_builder_name,
+    structure_builders,
     PRETRAINED,
     ZERO_SHOT,
     ZERO_SHOT_SEED,
@@ -55,6 +55,7 @@ from synthpt.cost import (
     test_label_minutes,
     training_minutes,
 )
+from synthpt.sources import mix_parts, source_names
 from synthpt.structures import shard_indices
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
@@ -116,19 +117,21 @@ def tuning_records(group):
 
 
 SOURCE = structure_source(config)
-STRUCTURE_BUILDER = structure_builder_name(config)
+STRUCTURE_BUILDERS = structure_builders(config)
 
 
 def structure_builder():
-    """Settings of the calculator that relaxes cells or drives MD (None for user files)."""
-    if STRUCTURE_BUILDER is None:
-        return None
-    return calculator_settings(STRUCTURE_BUILDER)
+    """Settings of the calculator that relaxes cells or drives MD (None for user files; a
+    mix: per source)."""
+    builders = {k: calculator_settings(v) for k, v in STRUCTURE_BUILDERS.items()}
+    if len(builders) > 1:
+        return builders
+    return next(iter(builders.values()), None)
 
 
 def structure_seeds():
     """The files augmentation grows its chains from (the real pool's positions by default)."""
-    if SOURCE != AUGMENT:
+    if AUGMENT not in source_names(config["structures"]):
         return []
     return augment_seed_files(config, f"{RESULTS}/real/pool.extxyz")
 

@@ -53,6 +53,7 @@ rule generate_synthetic_structures:
         seed=config["seed"],
         settings=config["structures"],
         builder=structure_builder(),
+        parts=mix_parts(config),
     script:
         "../scripts/generate_structures.py"
 

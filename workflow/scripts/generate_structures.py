@@ -10,7 +10,7 @@ sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
 from synthpt.io import read_structures, write_structures  # noqa: E402
-from synthpt.sources import STRUCTURE_SOURCES, Shard  # noqa: E402
+from synthpt.sources import Shard, source_of  # noqa: E402
 
 settings = sm.params.settings
 seeds = [a for path in sm.input.get("seeds", []) for a in read_structures(path)]  # positions
@@ -21,8 +21,9 @@ shard = Shard(
     seed=sm.params.seed,
     builder=sm.params.builder,
     seed_structures=seeds,
+    parts=tuple(tuple(part) for part in sm.params.parts),
 )
-structures = STRUCTURE_SOURCES[settings.get("source", "random")].generate(shard)
+structures = source_of({"structures": settings}).generate(shard)
 if seeds:
     log.info("grew chains from %d seed structures of %s", len(seeds), list(sm.input.seeds))
 write_structures(sm.output[0], structures)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from synthpt.calculators import CALCULATOR_TYPES, settings_problem
-from synthpt.sources import source_of
+from synthpt.sources import STRUCTURE_SOURCES, source_names, source_of
 from synthpt.strategies import STRATEGIES
 from synthpt.structures import AUGMENT  # chains grown from the real pool's (or files') positions
 
@@ -25,14 +25,22 @@ class ConfigError(ValueError):
     """A config whose values are valid one by one but do not fit together."""
 
 
+def structure_builders(config: dict) -> dict[str, str]:
+    """Per structure source of the campaign, the calculator that relaxes or drives its
+    structures (augment: the first teacher unless ``relax_with`` names one); none for files."""
+    builders = {}
+    for name in source_names(config["structures"]):
+        source = STRUCTURE_SOURCES[name]
+        if source.builder_key is not None:
+            default = config["teachers"][0] if source.builder_defaults_to_teacher else None
+            builders[name] = config["structures"].get(source.builder_key, default)
+    return builders
+
+
 def structure_builder_name(config: dict) -> str | None:
-    """The calculator that relaxes or drives the synthetic structures (augment: the first
-    teacher unless ``relax_with`` names one); None for user files."""
-    source = source_of(config)
-    if source.builder_key is None:
-        return None
-    default = config["teachers"][0] if source.builder_defaults_to_teacher else None
-    return config["structures"].get(source.builder_key, default)
+    """The one structure source's builder (None for user files or a mix)."""
+    builders = structure_builders(config)
+    return next(iter(builders.values())) if len(builders) == 1 else None
 
 
 def augment_seed_files(config: dict, pool: str) -> list[str]:
@@ -78,7 +86,9 @@ def report_problem(argv: list[str], campaign: str, outputs: list[str]) -> str | 
 
 
 def structure_source(config: dict) -> str:
-    return config["structures"].get("source", "random")
+    """The campaign's structure source, ``mix`` for several."""
+    names = source_names(config["structures"])
+    return names[0] if len(names) == 1 else "mix"
 
 
 def molecule(name: str):
@@ -104,10 +114,12 @@ def synthetic_units(config: dict) -> int:
 
 def synthetic_count(config: dict, default: int = 10000) -> int:
     """Synthetic structures of the campaign (an estimate for user files)."""
-    source = source_of(config)
-    if source.generate is None:
+    names = source_names(config["structures"])
+    if names == ["files"]:
         return config["synthetic"].get("n_structures", default)
-    return source.units(config) * source.structures_per_unit(config["structures"])
+    settings = config["structures"]
+    parts = [STRUCTURE_SOURCES[name] for name in names]
+    return sum(p.units(config) * p.structures_per_unit(settings) for p in parts)
 
 
 def real_from_files(config: dict) -> bool:
@@ -152,7 +164,7 @@ def _check_real(config: dict) -> None:
         if low > high:
             raise ConfigError(f"real.n_atoms: min {low} above max {high}")
         return
-    if structure_source(config) in ("files", AUGMENT):
+    if {"files", AUGMENT} & set(source_names(config["structures"])):
         raise ConfigError(
             "real: computed real data need structures.source random or md (their structures are"
             " made like the synthetic ones, from their own trajectories); give pool and test files"
@@ -177,14 +189,17 @@ def check_config(config: dict) -> None:
     """Raise ConfigError naming the key when sections disagree with each other."""
     known = set(config["calculators"])
     named = [("teachers", t) for t in config["teachers"]]
-    source = structure_source(config)
-    builder = source_of(config).builder_key
-    if builder:
-        named += [(f"structures.{builder}", structure_builder_name(config))]
+    sources = source_names(config["structures"])
+    if "files" in sources and len(sources) > 1:
+        raise ConfigError("structures.source: files cannot be mixed with generated sources")
+    named += [
+        (f"structures.{STRUCTURE_SOURCES[name].builder_key}", builder)
+        for name, builder in structure_builders(config).items()
+    ]
     for key, name in named:
         if name not in known:
             raise ConfigError(f"{key}: '{name}' is not one of calculators {sorted(known)}")
-    if source == "molecules":
+    if "molecules" in sources:
         for name in config["structures"]["molecules"]:
             missing = set(molecule(name).get_chemical_symbols()) - set(config["elements"])
             if missing:
@@ -199,15 +214,15 @@ def check_config(config: dict) -> None:
         )
     if config["reference"] in config["teachers"]:
         raise ConfigError(f"reference '{config['reference']}' is also a teacher")
-    if source == "random":
+    if "random" in sources:
         if "n_structures" not in config["synthetic"]:
             raise ConfigError("synthetic.n_structures: required for random structures")
         low, high = config["structures"]["density_range"]
         if low > high:
             raise ConfigError(f"structures.density_range: low {low} above high {high}")
-    if source == AUGMENT and config["structures"].get("seeds", "pool") != "pool":
+    if AUGMENT in sources and config["structures"].get("seeds", "pool") != "pool":
         require_files("structures.seeds", config["structures"]["seeds"])
-    if source == "files":
+    if sources == ["files"]:
         require_files("structures", config["structures"]["files"])
     units = synthetic_units(config)
     if units and config["synthetic"]["n_shards"] > units:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 from synthpt.calculators import seconds_per_call
-from synthpt.campaign import atoms_per_structure, structure_builder_name, synthetic_count
-from synthpt.sources import source_of
+from synthpt.campaign import atoms_per_structure, structure_builders, synthetic_count
+from synthpt.sources import STRUCTURE_SOURCES, source_of
 from synthpt.structures import shard_groups, shards_per_job
 
 # MACE training on one core, default model size, float32 (float64: twice).
@@ -63,8 +63,9 @@ def test_label_minutes(config: dict, teacher: str) -> int:
 
 
 def label_calls(config: dict) -> int:
-    """Teacher calls per synthetic unit: one per structure it holds."""
-    return source_of(config).structures_per_unit(config["structures"])
+    """Teacher calls per synthetic unit: one per structure it holds (a mix: the mean)."""
+    units = source_of(config).units(config)
+    return math.ceil(synthetic_count(config) / units) if units else 1
 
 
 def label_groups(config: dict, teacher: str) -> list[range]:
@@ -85,6 +86,14 @@ def label_minutes(config: dict, teacher: str, batch: int) -> int:
 
 
 def generation_minutes(config: dict, stream: str) -> int:
-    """Wall-time request of generating one shard of ``stream``."""
-    calls = source_of(config).builder_calls(config["structures"])
-    return shard_minutes(config, stream, calls, structure_builder_name(config))
+    """Wall-time request of generating one shard of ``stream`` (a mix: its costliest part's
+    units throughout)."""
+    settings = config["structures"]
+    return (
+        max(
+            shard_minutes(config, stream, STRUCTURE_SOURCES[name].builder_calls(settings), builder)
+            for name, builder in structure_builders(config).items()
+        )
+        if structure_builders(config)
+        else 5
+    )

@@ -57,8 +57,9 @@ class Shard:
     stream: str  # synthetic or real
     settings: Mapping  # the config's structures section
     seed: int
-    builder: dict  # make_calculator's arguments for the builder calculator
+    builder: dict  # make_calculator's arguments for the builder (a mix: one per source)
     seed_structures: list[Atoms]  # augment: what the chains grow from
+    parts: tuple[tuple[str, int], ...] = ()  # a mix: (source, units) in order (mix_parts)
 
 
 def _random_cells(shard: Shard) -> list[Atoms]:
@@ -170,5 +171,59 @@ STRUCTURE_SOURCES = {
 }
 
 
+def source_names(settings: Mapping) -> list[str]:
+    """The structure source(s) of a config's ``structures`` section: one name, or a mix."""
+    source = settings.get("source", "random")
+    return [source] if isinstance(source, str) else list(source)
+
+
+def _mixed(names: list[str]) -> StructureSource:
+    """Several sources in one synthetic set (``source: [md, augment]``): their units one after
+    the other in the order given, each part made by its own generator and builder (a shard may
+    span two), each structure numbered after the parts before it and marked with its source
+    (``info["structure_source"]``)."""
+    parts = [STRUCTURE_SOURCES[name] for name in names]
+
+    def generate(shard: Shard) -> list[Atoms]:
+        structures, unit_offset, index_offset = [], 0, 0
+        for name, units in shard.parts:
+            part = STRUCTURE_SOURCES[name]
+            local = range(
+                max(shard.indices.start, unit_offset) - unit_offset,
+                min(shard.indices.stop, unit_offset + units) - unit_offset,
+            )
+            if len(local):
+                made = part.generate(
+                    Shard(local, shard.stream, shard.settings, shard.seed,
+                          shard.builder[name], shard.seed_structures)
+                )  # fmt: skip
+                for atoms in made:
+                    atoms.info["index"] += index_offset
+                    atoms.info["structure_source"] = name
+                structures += made
+            unit_offset += units
+            index_offset += units * part.structures_per_unit(shard.settings)
+        return structures
+
+    return StructureSource(
+        generate,
+        builder_key=None,
+        unit="units (" + ", ".join(f"{n} {STRUCTURE_SOURCES[n].unit}" for n in names) + ")",
+        units=lambda config: sum(p.units(config) for p in parts),
+        structures_per_unit=lambda settings: max(p.structures_per_unit(settings) for p in parts),
+        builder_calls=lambda settings: max(p.builder_calls(settings) for p in parts),
+        atoms=lambda config: max(p.atoms(config) for p in parts),
+    )
+
+
+def mix_parts(config: dict) -> tuple[tuple[str, int], ...]:
+    """(source, units) of each part of a mixed synthetic set, in order; () for one source."""
+    names = source_names(config["structures"])
+    if len(names) == 1:
+        return ()
+    return tuple((name, STRUCTURE_SOURCES[name].units(config)) for name in names)
+
+
 def source_of(config: dict) -> StructureSource:
-    return STRUCTURE_SOURCES[config["structures"].get("source", "random")]
+    names = source_names(config["structures"])
+    return STRUCTURE_SOURCES[names[0]] if len(names) == 1 else _mixed(names)
