@@ -73,3 +73,21 @@ def test_edges_are_ases_neighbour_list_on_periodic_and_open_structures(cells):
     for atoms in (cells[0], slab, molecule):
         ase = neighbor_list("ijS", atoms, 3.5, self_interaction=False)
         assert pairs(*edges(atoms, 3.5)) == pairs(*ase) and pairs(*ase)
+
+
+def test_a_mixed_synthetic_set_is_scored_per_source():
+    from synthpt.evaluate import metrics_by_source
+
+    cells = [Atoms("C2", positions=np.zeros((2, 3))) for _ in range(3)]
+    for atoms, source in zip(cells, ["md", "augment", "augment"], strict=True):
+        atoms.info |= {"ref_energy": 0.0, "structure_source": source}
+        atoms.arrays["ref_forces"] = np.zeros((2, 3))
+    energies = [0.2, 0.0, 0.0]  # md 100 meV/atom off, augment exact
+    forces = [np.zeros((2, 3)), np.full((2, 3), 0.5), np.full((2, 3), 0.5)]
+    scores = metrics_by_source(cells, "ref_energy", "ref_forces", energies, forces)
+    assert scores == pytest.approx(
+        {"e_rmse_md": 100.0, "f_rmse_md": 0.0, "e_rmse_augment": 0.0, "f_rmse_augment": 0.5}
+    )
+    for atoms in cells:
+        atoms.info["structure_source"] = "md"
+    assert metrics_by_source(cells, "ref_energy", "ref_forces", energies, forces) == {}

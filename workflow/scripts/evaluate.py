@@ -21,6 +21,7 @@ from synthpt.evaluate import (  # noqa: E402
     cost,
     load_compiled,
     metrics,
+    metrics_by_source,
     per_atom_agreement,
     predict_compiled,
     with_predictions,
@@ -49,6 +50,8 @@ if per_atom_key(sm.params.labels) in test[0].arrays:  # a teacher's per-atom ene
     scores |= per_atom_agreement(test, nodes, per_atom_key(sm.params.labels))
 if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agreement structures
     from synthpt.aggregate import STUDENT, student_agreement
+
+    scores |= metrics_by_source(test, energy_key, forces_key, energies, forces)  # a mixed set
 
     structures = read_structures(sm.input.agreement_set)
     predicted = with_predictions(structures, *predict_compiled(model, structures), prefix=STUDENT)

@@ -24,6 +24,8 @@ shard = Shard(
     parts=tuple(tuple(part) for part in sm.params.parts),
 )
 structures = source_of({"structures": settings}).generate(shard)
+for atoms in structures:  # a mix marks each part's; one source, every structure
+    atoms.info.setdefault("structure_source", settings.get("source", "random"))
 if seeds:
     log.info("grew chains from %d seed structures of %s", len(seeds), list(sm.input.seeds))
 write_structures(sm.output[0], structures)

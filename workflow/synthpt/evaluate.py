@@ -179,6 +179,21 @@ def metrics(structures, energy_key, forces_key, energies, forces) -> dict[str, f
     return scores
 
 
+def metrics_by_source(structures, energy_key, forces_key, energies, forces) -> dict[str, float]:
+    """``e_rmse_SOURCE`` and ``f_rmse_SOURCE`` per structure source (``info["structure_source"]``)
+    of a mixed synthetic set; nothing for one source."""
+    sources = [a.info.get("structure_source") for a in structures]
+    if len(set(sources) - {None}) < 2:
+        return {}
+    scores = {}
+    for source in sorted(set(sources) - {None}):
+        keep = [i for i, s in enumerate(sources) if s == source]
+        part = metrics([structures[i] for i in keep], energy_key, forces_key,
+                       [energies[i] for i in keep], [forces[i] for i in keep])  # fmt: skip
+        scores |= {f"e_rmse_{source}": part["e_rmse"], f"f_rmse_{source}": part["f_rmse"]}
+    return scores
+
+
 def with_predictions(structures, energies, forces, prefix: str = "MACE") -> list[Atoms]:
     """Copies of ``structures`` carrying the predictions under ``{prefix}_energy/_forces``."""
     out = []
