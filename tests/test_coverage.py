@@ -31,6 +31,11 @@ def test_a_test_structure_made_of_synthetic_environments_is_covered():
     assert table.loc[0, "synthetic_max"] == pytest.approx(0.0, abs=1e-6)
     assert table.loc[1, "synthetic_median"] > 5 and table.loc[1, "pool_median"] > 2
     assert table["f_rmse"].tolist() == pytest.approx([0.3 / np.sqrt(3), 3.0 / np.sqrt(3)])
+    parts = {"md": synthetic[:100], "augment": synthetic[100:]}  # a mixed set, split by source
+    split = coverage_table([inside, outside], synthetic, pool, errors, ["a", "b"], parts)
+    assert split.loc[0, "synthetic_median_md"] == pytest.approx(0.0, abs=1e-6)
+    assert split.loc[0, "synthetic_median_augment"] > 0.1  # inside is made of md's first 8
+    assert "synthetic_median_md" not in table
 
 
 def test_projection_keeps_each_sets_atoms():

@@ -34,7 +34,13 @@ stacked = {name: np.concatenate(f) for name, f in features.items()}
 predictions = read_structures(sm.input.predictions)
 errors = per_atom_force_errors(predictions, label_keys(sm.params.reference)[1])
 sources = [a.info.get("source", a.info.get("config_type", "")) for a in structures["test"]]
-table = coverage_table(features["test"], stacked["synthetic"], stacked["pool"], errors, sources)
+parts = {}  # a mixed synthetic set: each source's environments apart
+for atoms, feature in zip(structures["synthetic"], features["synthetic"], strict=True):
+    parts.setdefault(atoms.info.get("structure_source"), []).append(feature)
+parts = {k: np.concatenate(v) for k, v in parts.items() if k} if len(parts) > 1 else None
+table = coverage_table(
+    features["test"], stacked["synthetic"], stacked["pool"], errors, sources, parts
+)
 write_table(sm.output.table, table)
 teacher_energies = centred_per_element(structures["synthetic"], per_atom_key(sm.params.teacher))
 title = f"test atoms: force error of {sm.params.model}"

@@ -53,10 +53,13 @@ def per_atom_force_errors(predictions, forces_key: str, predicted_key: str = "MA
     ]
 
 
-def coverage_table(test_descriptors, synthetic, pool, force_errors, sources) -> pd.DataFrame:
+def coverage_table(
+    test_descriptors, synthetic, pool, force_errors, sources, synthetic_parts=None
+) -> pd.DataFrame:
     """coverage.csv: per test structure, the median and worst distance of its atoms to their
     nearest synthetic environment and to their nearest pool environment, and the fine-tuned
-    model's force error on it."""
+    model's force error on it; for a mixed synthetic set (``synthetic_parts``: source ->
+    descriptors), the median distance to each part's nearest environment too."""
     rows = []
     for index, (atoms, errors, source) in enumerate(
         zip(test_descriptors, force_errors, sources, strict=True)
@@ -74,6 +77,10 @@ def coverage_table(test_descriptors, synthetic, pool, force_errors, sources) -> 
                 "f_rmse": float(np.sqrt(np.mean(errors**2) / 3)),
             }
         )
+        for part, features in (synthetic_parts or {}).items():
+            rows[-1][f"synthetic_median_{part}"] = float(
+                np.median(nearest_distances(atoms, features))
+            )
     return pd.DataFrame(rows)
 
 
