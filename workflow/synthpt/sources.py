@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ase import Atoms
 
@@ -131,6 +131,14 @@ class StructureSource:
     builder_defaults_to_teacher: bool = False  # the first teacher when builder_key is absent
 
 
+_TRAJECTORIES = StructureSource(
+    _trajectories,
+    builder_key="driver",
+    unit="trajectories",
+    units=lambda config: len(trajectory_grid(config["structures"])),
+    structures_per_unit=snapshots_per_trajectory,
+    builder_calls=md_steps,
+)
 STRUCTURE_SOURCES = {
     "random": StructureSource(
         _random_cells,
@@ -138,23 +146,8 @@ STRUCTURE_SOURCES = {
         units=lambda config: config["synthetic"]["n_structures"],
         builder_calls=lambda settings: 1 + settings["relax_steps"],
     ),
-    "md": StructureSource(
-        _trajectories,
-        builder_key="driver",
-        unit="trajectories",
-        units=lambda config: len(trajectory_grid(config["structures"])),
-        structures_per_unit=snapshots_per_trajectory,
-        builder_calls=md_steps,
-    ),
-    "molecules": StructureSource(
-        _trajectories,
-        builder_key="driver",
-        unit="trajectories",
-        units=lambda config: len(trajectory_grid(config["structures"])),
-        structures_per_unit=snapshots_per_trajectory,
-        builder_calls=md_steps,
-        atoms=_molecule_atoms,
-    ),
+    "md": _TRAJECTORIES,
+    "molecules": replace(_TRAJECTORIES, atoms=_molecule_atoms),
     # per chain: each link relaxed, then its forces checked
     AUGMENT: StructureSource(
         _chains,
