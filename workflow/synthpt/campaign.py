@@ -37,12 +37,6 @@ def structure_builders(config: dict) -> dict[str, str]:
     return builders
 
 
-def structure_builder_name(config: dict) -> str | None:
-    """The one structure source's builder (None for user files or a mix)."""
-    builders = structure_builders(config)
-    return next(iter(builders.values())) if len(builders) == 1 else None
-
-
 def augment_seed_files(config: dict, pool: str) -> list[str]:
     """What augmentation grows from: the real pool (``seeds: pool``, the default) or files."""
     seeds = config["structures"].get("seeds", "pool")
