@@ -118,7 +118,7 @@ def test_campaign_and_learning_benches_read_a_finished_campaign(campaign, capsys
     jobs, wall, job_seconds, cpu_seconds, peak_mb, *_ = totals[0]
     assert jobs == len(list((results / "benchmarks").rglob("*.tsv"))) and job_seconds > 0
     modes = [row[0] for row in bench.bench_learning(results=results)]
-    assert {"scratch", "finetune", "pretrained"} <= set(modes)
+    assert {"scratch", "finetune", "zero-shot"} <= set(modes)
     out = capsys.readouterr().out
     assert "job time by stage" in out and "scratch falls at every n" in out
 
@@ -139,3 +139,42 @@ def test_faults_bench_kills_the_tiny_campaign_and_finishes_it(campaign, capsys):
     assert rows[0][5] == "killed" and rows[-1][5] == 0
     assert identical and not redone
     assert "kills survived: 1" in capsys.readouterr().out
+
+
+def test_resume_bench_kills_training_and_resumes_it_to_the_uninterrupted_model(
+    tmp_path, cells, capsys
+):
+    """A pre-training and a fine-tuning run killed at random moments after their first
+    validation pass (SIGKILL, then SIGTERM) resume from their last pass (raw weights, EMA,
+    optimizer, scheduler, RNGs, data order, stopping rule, warm-up, loose gradients) and end
+    with the uninterrupted run's weights, bit for bit, redoing at most one validation
+    interval."""
+    from conftest import labelled
+    from synthpt.io import write_structures
+
+    structures = labelled(cells, "ref")
+    write_structures(tmp_path / "train.extxyz", structures[:2])
+    write_structures(tmp_path / "valid.extxyz", structures[2:])
+    files = (str(tmp_path / "train.extxyz"), str(tmp_path / "valid.extxyz"))
+    data = {"teacher": "ref", "reference": "ref", "synthetic": files, "real": files,
+            "n_synthetic": 2, "n_real": 2, "e0s": "{6: -7.0}"}  # fmt: skip
+    common = {"batch_size": 1, "lr": 0.01, "energy_weight": 30, "forces_weight": 100,
+              "lr_factor": 0.5, "lr_patience": 2, "ema_decay": 0.99}  # fmt: skip
+    schedule = {
+        "pretrain": common | {"max_epochs": 60, "patience": 1000},
+        "finetune": common | {"max_steps": 120, "eval_steps": 4, "patience": 1000,
+                              "warmup_steps": 6},
+    }  # fmt: skip
+    arch = {"num_channels": 4, "max_L": 0, "max_ell": 1, "correlation": 2, "r_max": 3.5,
+            "num_interactions": 2, "radial_mlp": [8]}  # fmt: skip
+    rows = bench.bench_resume(data, schedule, arch, "float64", kills=2, workdir=tmp_path)
+    assert [(row[0], row[1]) for row in rows] == [
+        ("pretrain", "SIGKILL"), ("pretrain", "SIGTERM"),
+        ("finetune", "SIGKILL"), ("finetune", "SIGTERM"),
+    ]  # fmt: skip
+    for mode, _, _, killed, resumed, _, kept, redone, same_weights, _ in rows:
+        interval = 2 if mode == "pretrain" else 4  # steps: an epoch; eval_steps
+        assert killed and same_weights, rows
+        assert 0 <= redone <= interval and (kept > 0) == resumed, rows
+    assert sum(row[4] for row in rows) >= 3  # most kills land after a pass: real resumes
+    assert "Training jobs killed and resumed" in capsys.readouterr().out

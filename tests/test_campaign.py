@@ -78,7 +78,10 @@ def test_schema_rejects_bad_values_with_a_clear_message(root, config, change, me
         ),
         (lambda c: c["synthetic"].update(n_shards=5000), "synthetic.n_shards"),
         (
-            lambda c: c["pretrain"].update(batch_size=2000),
+            lambda c: (
+                c["structures"].update(replicas=3),  # 54 trajectories x 20 = 1080, 95% train
+                c["pretrain"].update(batch_size=2000),
+            ),
             r"pretrain.batch_size \(2000\) exceeds the 1026 structures",
         ),
         (
@@ -137,7 +140,7 @@ def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(five):
         assert {(m.n_real, m.seed) for m in models if m.mode == mode} == {
             (n, s) for n in sizes for s in seeds
         }
-    zero_shot = [m for m in models if m.mode == "pretrained"]
+    zero_shot = [m for m in models if m.mode == "zero-shot"]
     assert {(m.teacher, m.seed) for m in zero_shot} == {("snap", 0)} and len(zero_shot) == 4
     assert ModelId.from_path("scratch/n80/seed1").teacher == "none"
     with pytest.raises(ValueError, match="not a model path"):
@@ -151,7 +154,7 @@ def test_pretraining_size_sweep_adds_pretrained_models(five):
     assert teacher_of("snap-s300") == ("snap", 300) and teacher_of("snap") == ("snap", None)
     models = sweep(config)
     assert ModelId.from_path("finetune/snap-s100/n10/seed1") in models
-    assert ModelId.from_path("pretrained/snap-s300/n80/seed0") in models
+    assert ModelId.from_path("zero-shot/snap-s300/n80/seed0") in models
     assert len(models) == 4 * (3 * (1 + 5 * 3) + 3)
 
 
@@ -263,9 +266,9 @@ def test_model_paths_are_built_and_matched_by_one_home(five):
     from synthpt.campaign import coverage_model, model_pattern, smallest_size_models
 
     pattern = model_pattern(five)
-    trained = [m for m in sweep(five) if m.mode != "pretrained"]
+    trained = [m for m in sweep(five) if m.mode != "zero-shot"]
     assert all(re.fullmatch(pattern, m.path) for m in trained)
     assert all(ModelId.from_path(m.path) == m for m in sweep(five))
-    assert not re.fullmatch(pattern, "pretrained/snap/n10/seed0")  # zero-shot: not trained
+    assert not re.fullmatch(pattern, "zero-shot/snap/n10/seed0")  # zero-shot: not trained
     assert coverage_model(five) in smallest_size_models(five)
     assert {m.n_real for m in smallest_size_models(five)} == {min(five["subsets"]["sizes"])}

@@ -39,7 +39,7 @@ def test_structures_are_molecules_of_every_element_without_a_cell(molecules):
 
 def test_every_model_is_scored_with_e0s_per_element(molecules):
     table = pd.read_csv(molecules / "learning_curves.csv")
-    assert set(table["mode"]) == {"scratch", "finetune", "pretrained"}
+    assert set(table["mode"]) == {"scratch", "finetune", "zero-shot"}
     errors = table[["e_rmse", "f_rmse", "f_rmse_C", "f_rmse_H", "f_rmse_O"]]
     assert len(table) == 6 and np.isfinite(errors).all().all()
     assert (table["md_steps"] >= 1).all()

@@ -111,9 +111,10 @@ def epochs_trained(log_text: str) -> list[int]:
     return [int(e) for e in re.findall(r"INFO: Epoch (\d+):", log_text)]
 
 
-def test_cancelled_training_is_retried_from_epoch_0(tmp_path):
-    """scancel pre-training mid-way: SLURM reruns it from a clean start (never resumed: the
-    model must be the one an uninterrupted run makes), and the campaign completes."""
+def test_cancelled_training_resumes_from_its_last_validation_pass(tmp_path):
+    """scancel pre-training mid-way: the retry resumes from the training state of its last
+    validation pass (tests/test_training.py proves the resumed model is the uninterrupted
+    one, bit for bit), trains only the epochs after it, and the campaign completes."""
     config = yaml.safe_load(TINY.read_text())
     config["pretrain"].update(max_epochs=40, patience=40, min_delta=0.0)  # the cap ends it
     configfile = tmp_path / "long-pretrain.yaml"
@@ -143,7 +144,9 @@ def test_cancelled_training_is_retried_from_epoch_0(tmp_path):
     assert "CANCELLED" in output or "cancelled" in output.lower()
     # The retry's log (Snakemake starts a failed job's log afresh) trains every epoch again.
     log = (tmp_path / "results" / "tiny" / "logs" / "pretrain" / "snap.log").read_text()
-    assert "this run was interrupted: training it again from epoch 0" in log
-    assert epochs_trained(log) == list(range(config["pretrain"]["max_epochs"]))
+    assert "this run was interrupted: resuming from its last validation pass" in log
+    done = int(re.search(r"resuming after epoch (\d+)", log)[1]) + 1
+    assert done >= 3  # it had written checkpoints up to epoch 3 or later
+    assert epochs_trained(log) == list(range(done, config["pretrain"]["max_epochs"]))
     table = pd.read_csv(tmp_path / "results" / "tiny" / "learning_curves.csv")
     assert len(table) == 8 and table["f_rmse"].notna().all()  # 6 trained, 2 zero-shot

@@ -1,19 +1,14 @@
 """Fine-tuning strategies: each entry of the table reaches mace_run_train and does what it says.
 A new strategy is one entry in synthpt.strategies and a case here."""
 
+import json
 import re
 from types import SimpleNamespace
 
 import pytest
 
 from synthpt.strategies import STRATEGIES
-from synthpt.training import (
-    EarlyStopping,
-    mace_arguments,
-    prepare_work_dir,
-    run_mace,
-    training_plan,
-)
+from synthpt.training import train_model, training_plan
 
 TINY_ARCH = {
     "num_channels": 4,
@@ -38,33 +33,34 @@ BLOCKS = ("node_embedding", "interactions", "products", "readouts")
 
 def train(tmp_path, mode, name, foundation=None):
     plan = training_plan(mode, {"reference": "ref", "schedule": SCHEDULE}, 2)
-    work = tmp_path / name
-    arguments = mace_arguments(
-        work_dir=work,
-        train_file=tmp_path / "train.extxyz",
-        valid_file=tmp_path / "valid.extxyz",
-        energy_key="ref_energy",
-        forces_key="ref_forces",
-        e0s="{6: -7.0}",
-        architecture=TINY_ARCH,
-        schedule=plan.schedule,
-        epochs=plan.epochs,
-        seed=1,
-        dtype="float64",
-        device="cpu",
-        foundation_model=foundation,
-        extra=plan.arguments,
-    )
-    prepare_work_dir(work, {"command": arguments})
     outputs = SimpleNamespace(
         **{k: tmp_path / f"{name}.{k}" for k in ("model", "compiled", "record")}
     )
-    record = run_mace(
-        arguments, work, outputs, 1, tmp_path / f"{name}.log",
-        EarlyStopping(plan.patience, 0.0), plan.steps_per_epoch,
+    replay = {}
+    if plan.replay:  # the foundation's own structures as the replay head
+        replay = {
+            f"pt_{k}_file": tmp_path / f"{name}-replay-{k}.extxyz" for k in ("train", "valid")
+        }
+    record = train_model(
+        plan, work_dir=tmp_path / name, train_file=tmp_path / "train.extxyz",
+        valid_file=tmp_path / "valid.extxyz", keys=("ref_energy", "ref_forces"),
+        e0s="{6: -7.0}", architecture=TINY_ARCH, seed=1, dtype="float64", outputs=outputs,
+        log_file=tmp_path / f"{name}.log", foundation_model=foundation, extra=replay,
+        before=lambda: write_replay(tmp_path, replay, plan.replay),
     )  # fmt: skip
+    arguments = json.loads((tmp_path / name / "command.json").read_text())["command"]
     assert record["kept"] == "trained"  # a pass beat the start: the blocks below moved
     return plan, arguments, outputs.model
+
+
+def write_replay(tmp_path, files, count):
+    from synthpt.io import read_structures, write_structures
+    from synthpt.training import replay_structures
+
+    keys = ("ref_energy", "ref_forces")
+    for path in files.values():
+        pool = read_structures(tmp_path / "train.extxyz")
+        write_structures(path, replay_structures(pool, count, 1, keys, keys))
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +111,7 @@ EXPECTED = {
     "frozen": ({"products", "readouts"}, {"embedding": 0, "interactions_decay": 0}, 100),
     "energy_only": (set(BLOCKS), {"embedding": 1, "readouts": 1}, 0),
     "lora": (set(BLOCKS), {"embedding": 1, "readouts": 1}, 100),
+    "replay": (set(BLOCKS), {"embedding": 1, "readouts": 1}, 100),
 }
 
 
@@ -143,6 +140,13 @@ def test_strategy_trains_the_blocks_it_says_at_the_rates_it_says(foundation, str
         assert not any("LoRA" in type(m).__name__ for m in after.modules())
     else:
         assert not counts
+    if strategy == "replay":  # two heads in training, ours at our rate; one head published
+        assert "Using heads: ['Default', 'pt_head']" in log
+        assert "Learning rate: 0.01," in log and "0.99999" not in log
+        assert "WeightedEnergyForcesLoss(energy_weight=30.000" in log  # not mace's Huber loss
+        assert list(after.heads) == ["Default"] and plan.replay == 2
+        record = json.loads((tmp_path / "replay.record").read_text())
+        assert len(record["validation"]) == 1 + record["epochs"]  # the real head's passes only
 
 
 def test_the_config_schema_offers_every_strategy(root):
@@ -167,20 +171,14 @@ def test_a_fine_tune_that_never_beats_its_start_publishes_the_start(foundation):
     tmp_path, pretrained = foundation
     wrecking = SCHEDULE | {"lr": 50.0}
     plan = training_plan("finetune", {"reference": "ref", "schedule": wrecking}, 2)
-    work = tmp_path / "wrecked"
-    arguments = mace_arguments(
-        work_dir=work, train_file=tmp_path / "train.extxyz",
-        valid_file=tmp_path / "valid.extxyz", energy_key="ref_energy", forces_key="ref_forces",
-        e0s="{6: -7.0}", architecture=TINY_ARCH, schedule=plan.schedule, epochs=plan.epochs,
-        seed=1, dtype="float64", device="cpu", foundation_model=pretrained,
-    )  # fmt: skip
-    prepare_work_dir(work, {"command": arguments})
     outputs = SimpleNamespace(
         **{k: tmp_path / f"wrecked.{k}" for k in ("model", "compiled", "record")}
     )
-    record = run_mace(
-        arguments, work, outputs, 1, tmp_path / "wrecked.log",
-        EarlyStopping(plan.patience, 0.0), plan.steps_per_epoch,
+    record = train_model(
+        plan, work_dir=tmp_path / "wrecked", train_file=tmp_path / "train.extxyz",
+        valid_file=tmp_path / "valid.extxyz", keys=("ref_energy", "ref_forces"),
+        e0s="{6: -7.0}", architecture=TINY_ARCH, seed=1, dtype="float64", outputs=outputs,
+        log_file=tmp_path / "wrecked.log", foundation_model=pretrained,
     )  # fmt: skip
     assert record["kept"] == "start" and record["best_step"] == 0 and record["steps"] > 0
     trained = [p["loss"] for p in record["validation"] if p["epoch"] is not None]

@@ -82,10 +82,10 @@ def test_radial_mlp_reaches_mace_as_its_own_flag():
     assert ast.literal_eval(parse(arguments()).radial_MLP) == [64, 64, 64]  # mace's own
 
 
-def test_every_run_starts_clean_and_its_log_says_what_was_there(tmp_path):
+def test_a_run_resumes_only_its_own_state_and_its_log_says_what_was_there(tmp_path):
     import torch
 
-    from synthpt.training import FINISHED, run_identity
+    from synthpt.training import FINISHED, RESUME_FILE, run_identity
 
     data = tmp_path / "train.extxyz"
     data.write_text("one")
@@ -101,16 +101,21 @@ def test_every_run_starts_clean_and_its_log_says_what_was_there(tmp_path):
         if torn:  # killed mid-write
             path.write_bytes(path.read_bytes()[:100])
 
-    leave_checkpoint()  # killed mid-run: the same run is trained again, never resumed
-    assert "interrupted: training it again from epoch 0" in prepare_work_dir(work, first)
+    leave_checkpoint()  # killed before its first training state: trained again from epoch 0
+    assert "before its first validation pass: starting again" in prepare_work_dir(work, first)
     assert not (work / "checkpoints").exists()
+    leave_checkpoint()
+    (work / RESUME_FILE).write_bytes(b"state")  # killed after a validation pass: resumed
+    assert "resuming from its last validation pass" in prepare_work_dir(work, first)
+    assert (work / RESUME_FILE).exists() and (work / "checkpoints").exists()
     leave_checkpoint(torn=True)
     data.write_text("two")  # the same command and paths on changed data is another run
     second = run_identity(arguments(seed=1), [data])
     assert second != first
     assert "interrupted run of other inputs" in prepare_work_dir(work, second)
-    assert not (work / "checkpoints").exists()
+    assert not (work / "checkpoints").exists() and not (work / RESUME_FILE).exists()
     leave_checkpoint()
+    (work / RESUME_FILE).write_bytes(b"state")
     (work / FINISHED).touch()  # what run_mace leaves once it has published the model
     assert "finished run was here" in prepare_work_dir(work, second)  # e.g. --forcerun
     assert sorted(p.name for p in work.iterdir()) == ["command.json"]
@@ -229,33 +234,19 @@ def test_mace_really_stops_by_the_rule_and_records_its_cost(tmp_path, cells):
 
     from conftest import labelled
     from synthpt.io import write_structures
-    from synthpt.training import run_mace
+    from synthpt.training import train_model
 
     structures = labelled(cells, "ref")
     write_structures(tmp_path / "train.extxyz", structures[:2])
     write_structures(tmp_path / "valid.extxyz", structures[2:])
     schedule = dict(FINETUNE, lr=0.01, max_steps=200, eval_steps=1, batch_size=1, min_delta=0.9)
     plan = training_plan("scratch", {"reference": "ref", "schedule": schedule | {"patience": 2}}, 2)
-    work = tmp_path / "work"
-    arguments = mace_arguments(
-        work_dir=work,
-        train_file=tmp_path / "train.extxyz",
-        valid_file=tmp_path / "valid.extxyz",
-        energy_key="ref_energy",
-        forces_key="ref_forces",
-        e0s="{6: -7.0}",
-        architecture=ARCH | {"num_channels": 4, "radial_mlp": [8]},
-        schedule=plan.schedule,
-        epochs=plan.epochs,
-        seed=1,
-        dtype="float32",
-        device="cpu",
-    )
-    prepare_work_dir(work, {"command": arguments})
     outputs = SimpleNamespace(**{k: tmp_path / f"{k}.out" for k in ("model", "compiled", "record")})
-    record = run_mace(
-        arguments, work, outputs, 1, tmp_path / "log",
-        EarlyStopping(plan.patience, plan.min_delta), plan.steps_per_epoch,
+    record = train_model(
+        plan, work_dir=tmp_path / "work", train_file=tmp_path / "train.extxyz",
+        valid_file=tmp_path / "valid.extxyz", keys=("ref_energy", "ref_forces"),
+        e0s="{6: -7.0}", architecture=ARCH | {"num_channels": 4, "radial_mlp": [8]}, seed=1,
+        dtype="float32", outputs=outputs, log_file=tmp_path / "log",
     )  # fmt: skip
     assert plan.epochs == 100 and record["stopped_by"] == "rule"
     assert record["epochs"] <= 3 and record["steps"] == 2 * record["epochs"]  # 1 + patience passes

@@ -90,8 +90,8 @@ def test_one_size_first_then_the_whole_campaign_then_one_size_again(root, user):
         ("scratch", "none"),
         ("finetune", "snap"),
         ("finetune", "tersoff"),
-        ("pretrained", "snap"),
-        ("pretrained", "tersoff"),
+        ("zero-shot", "snap"),
+        ("zero-shot", "tersoff"),
     }
     assert len(table) == 10 and (table["n_test"] == 4).all()
     assert np.isfinite(table[["e_rmse", "f_rmse"]]).all().all()

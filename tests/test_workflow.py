@@ -27,7 +27,7 @@ def test_learning_curves_hold_every_model_with_sane_errors(campaign):
     expected = {("scratch", "none", n, 1) for n in (4, 8)} | {
         (mode, "snap", n, seed)
         for n in (4, 8)
-        for mode, seed in (("finetune", 1), ("frozen", 1), ("pretrained", 0))
+        for mode, seed in (("finetune", 1), ("replay", 1), ("zero-shot", 0))
     }
     assert (
         set(zip(table["mode"], table["teacher"], table["n_real"], table["seed"], strict=True))
@@ -42,11 +42,11 @@ def test_learning_curves_hold_every_model_with_sane_errors(campaign):
     assert (table["e_rmse"] < 5000).all()
     assert (table["f_rmse"] < 10).all()
     summary = pd.read_csv(results / "summary.csv")
-    assert set(summary["mode"]) == {"scratch", "finetune", "frozen", "pretrained"}
+    assert set(summary["mode"]) == {"scratch", "finetune", "replay", "zero-shot"}
     gain = pd.read_csv(results / "pretraining_gain.csv")
     assert sorted(zip(gain["mode"], gain["n_real"], strict=True)) == [
-        ("finetune", 4), ("finetune", 8), ("frozen", 4), ("frozen", 8),
-        ("pretrained", 4), ("pretrained", 8),
+        ("finetune", 4), ("finetune", 8), ("replay", 4), ("replay", 8),
+        ("zero-shot", 4), ("zero-shot", 8),
     ]  # fmt: skip
     # every model in MD, within the bound; a failure always has its reason
     steps = TINY_CONFIG["stability"]["steps"]
@@ -120,7 +120,7 @@ def test_every_model_trains_under_the_rule_and_reports_its_cost(campaign, mode):
         row = table.loc[(mode.split("/")[0], n)]
         assert (row["steps"], row["stopped_by"]) == (record["steps"], record["stopped_by"])
         assert times.loc[(mode.split("/")[0], n), "train_s"] == pytest.approx(record["wall_s"])
-    zero_shot = table.loc[("pretrained", 4)]
+    zero_shot = table.loc[("zero-shot", 4)]
     assert (zero_shot["steps"], zero_shot["stopped_by"]) == (0, "none")
 
 
@@ -154,7 +154,7 @@ def test_rates_are_chosen_on_validation_and_no_model_ends_worse_than_its_start(c
     tuning = pd.read_csv(results / "tuning.csv")
     grid = TINY_CONFIG["finetune"]["lr_grid"]  # scratch's rate is pinned: not tuned
     assert sorted(zip(tuning["mode"], tuning["lr"], strict=True)) == sorted(
-        (mode, lr) for mode in ("finetune", "frozen") for lr in grid
+        (mode, lr) for mode in ("finetune", "replay") for lr in grid
     )
     assert (tuning["n_real"] == 4).all() and (tuning["seed"] == 1).all()
     assert (tuning["warmup_steps"] == TINY_CONFIG["finetune"]["warmup_steps"]).all()
@@ -214,9 +214,10 @@ def test_default_campaign_dag_builds(root, tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
-    # 6 + 8 MD shards, 1 SNAP batch + 8 xTB labelling, 1 + 24 training (scratch and
-    # finetune), 24 + 4 + 1 scores, 2 x 5 tuning runs and 2 choices, the coverage map...
-    assert totals and int(totals[-1]) == 103
+    # 4 + 4 MD shards, 1 SNAP batch + 4 xTB labelling, 1 + 12 training (scratch and
+    # finetune at n = 10 and 40, seeds 1-3; rates fixed: no tuning runs), 12 + 2 + 1 scores,
+    # the coverage map, agreement, splits, subsets, aggregate, plots, provenance
+    assert totals and int(totals[-1]) == 53
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):

@@ -159,6 +159,13 @@ def synthetic_set(kind):
     )
 
 
+def replay_set(kind):
+    """A replay strategy's pre-training structures (its pre-trained model's set); none else."""
+    return lambda wildcards: (
+        synthetic_set(kind)(wildcards) if STRATEGIES[wildcards.strategy].replay else []
+    )
+
+
 def label_batch_input(wildcards):
     group = label_groups(config, wildcards.teacher)[int(wildcards.batch)]
     return [f"{RESULTS}/structures/synthetic/shard-{k}.extxyz" for k in group]

@@ -70,6 +70,8 @@ rule finetune:
         valid=REAL_VALID,
         pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
         tuning=lambda wildcards: tuned_rate(wildcards.strategy, wildcards.pretrained),
+        replay=replay_set("train"),
+        replay_valid=replay_set("valid"),
     output:
         model=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
         compiled=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace_compiled.model",
@@ -125,6 +127,8 @@ use rule finetune as tune_finetune with:
         train=TUNING_SUBSET,
         valid=REAL_VALID,
         pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
+        replay=replay_set("train"),
+        replay_valid=replay_set("valid"),
     output:
         model=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/mace.model",
         compiled=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/mace_compiled.model",

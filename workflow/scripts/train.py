@@ -13,15 +13,7 @@ log = start_job(sm.log[0], sm.threads)
 from synthpt.e0s import e0s_argument, fit_e0s, given_e0s  # noqa: E402
 from synthpt.io import energy_forces, read_structures, validate_labels, write_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
-from synthpt.training import (  # noqa: E402
-    EarlyStopping,
-    Warmup,
-    mace_arguments,
-    prepare_work_dir,
-    run_identity,
-    run_mace,
-    training_plan,
-)
+from synthpt.training import train_model, training_plan  # noqa: E402
 
 mode, settings = sm.params.mode, sm.params.settings
 model_config = settings["model"]
@@ -35,7 +27,8 @@ if pretrain_size is not None:  # the pre-training-size sweep: the first N struct
 lr = sm.params.get("lr")  # a tuning run's rate
 if sm.input.get("tuning"):  # the rate the campaign's tuning chose
     lr = json.loads(Path(sm.input.tuning).read_text())["lr"]
-plan = training_plan(mode, settings, len(train), teacher, lr=lr)
+pool = len(read_structures(sm.input.replay)) if sm.input.get("replay") else None
+plan = training_plan(mode, settings, len(train), teacher, lr=lr, replay_pool=pool)
 seed = sm.params.get("seed")  # a tuning run's; a model's is its wildcard
 if seed is None:
     seed = sm.wildcards.get("seed", settings["seed"])
@@ -57,41 +50,56 @@ else:
 log.info("%s plan: %s; E0s %s", mode, plan, e0s)
 
 foundation = work_dir / "foundation.model" if plan.from_pretrained else None
-arguments = mace_arguments(
+
+
+replay = {}
+if plan.replay:  # the replay head: pre-training structures, teacher labels under the run's keys
+    replay = {
+        "pt_train_file": work_dir / "replay.extxyz",
+        "pt_valid_file": work_dir / "replay_valid.extxyz",
+    }
+
+
+def write_work_files():
+    """What the run reads from its work dir: the pre-training subset, the foundation model,
+    the replay head's structures."""
+    if pretrain_size is not None:
+        write_structures(train_file, train)
+    if foundation is not None:
+        import torch
+
+        torch.save(pretrained, foundation)
+    if replay:
+        from synthpt.campaign import teacher_of
+        from synthpt.training import REPLAY_VALID, replay_structures
+
+        keys = label_keys(teacher_of(sm.wildcards.pretrained)[0])
+        for name, source, count in (
+            ("pt_train_file", sm.input.replay, plan.replay),
+            ("pt_valid_file", sm.input.replay_valid, REPLAY_VALID),
+        ):
+            chosen = replay_structures(read_structures(source), count, int(seed), keys,
+                                       (energy_key, forces_key))  # fmt: skip
+            write_structures(replay[name], chosen)
+
+
+record = train_model(
+    plan,
     work_dir=work_dir,
     train_file=train_file,
     valid_file=sm.input.valid,
-    energy_key=energy_key,
-    forces_key=forces_key,
+    keys=(energy_key, forces_key),
     e0s=e0s_argument(e0s),
     architecture=model_config,
-    schedule=plan.schedule,
-    epochs=plan.epochs,
     seed=int(seed),
     dtype=model_config["dtype"],
     device=model_config["device"],
+    outputs=sm.output,
+    log_file=sm.log[0],
+    threads=sm.threads,
     foundation_model=foundation,
-    extra=plan.arguments,
-)
-inputs = [sm.input[key] for key in ("train", "valid", "pretrained") if key in sm.input.keys()]
-log.info("work dir %s: %s", work_dir, prepare_work_dir(work_dir, run_identity(arguments, inputs)))
-if pretrain_size is not None:
-    write_structures(train_file, train)
-if foundation is not None:
-    import torch
-
-    torch.save(pretrained, foundation)
-record = run_mace(
-    arguments,
-    work_dir,
-    sm.output,
-    sm.threads,
-    sm.log[0],
-    EarlyStopping(
-        plan.patience,
-        plan.min_delta,
-        warmup=Warmup(plan.warmup_steps) if plan.warmup_steps else None,
-    ),
-    plan.steps_per_epoch,
+    inputs=[sm.input[key] for key in ("train", "valid", "pretrained") if key in sm.input.keys()],
+    before=write_work_files,
+    extra=replay,
 )
 log.info("trained: %s", {k: v for k, v in record.items() if k != "validation"})

@@ -13,7 +13,7 @@ from synthpt.structures import AUGMENT  # chains grown from the real pool's (or 
 
 SCRATCH = "scratch"
 FINETUNE = "finetune"  # the default strategy
-ZERO_SHOT = "pretrained"  # a pre-trained model scored as it is, its E0s re-centred on the subset
+ZERO_SHOT = "zero-shot"  # a pre-trained model scored as it is, its E0s re-centred on the subset
 NO_TEACHER = "none"
 ZERO_SHOT_SEED = 0  # no training: one model per (teacher, n), whatever the training seeds
 

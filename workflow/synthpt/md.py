@@ -29,24 +29,33 @@ def steps(ps: float, timestep_fs: float) -> int:
     return max(0, round(ps * 1000 / timestep_fs))
 
 
+def langevin(atoms: Atoms, settings: dict, temperature: float, rng, fixcm: bool = True):
+    """ASE's Langevin NVT at ``temperature`` (K; ``settings``: timestep_fs, friction in 1/fs)
+    from Maxwell-Boltzmann velocities drawn with ``rng``; ``fixcm``: no centre-of-mass drift
+    (the momentum is removed first)."""
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
+    if fixcm:
+        Stationary(atoms)
+    return Langevin(
+        atoms,
+        settings["timestep_fs"] * units.fs,
+        temperature_K=temperature,
+        friction=settings["friction"] / units.fs,
+        fixcm=fixcm,
+        rng=rng,
+    )
+
+
 class AseDynamics:
     """Langevin dynamics stepped by ASE with any calculator."""
 
     def __init__(self, atoms: Atoms, calculator: Calculator, settings: dict, rng, temperature):
-        from ase.md.langevin import Langevin
-        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
-
         self.atoms = atoms
         atoms.calc = calculator
-        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-        Stationary(atoms)
-        self.dynamics = Langevin(
-            atoms,
-            settings["timestep_fs"] * units.fs,
-            temperature_K=temperature,
-            friction=settings["friction"] / units.fs,
-            rng=rng,
-        )
+        self.dynamics = langevin(atoms, settings, temperature, rng)
 
     def run(self, n_steps: int, start: float, stop: float) -> None:
         stages = np.linspace(start, stop, QUENCH_STAGES + 1)[1:] if start != stop else [stop]

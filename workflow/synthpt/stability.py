@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 from ase.calculators.calculator import Calculator, all_changes
 
 from synthpt.evaluate import edges, predict_compiled
@@ -50,22 +50,12 @@ def failure(atoms: Atoms, start_energy: float, settings: dict) -> str:
 def time_to_failure(calculator, atoms: Atoms, settings: dict, seed: int) -> tuple[int, str]:
     """(steps survived, reason) of one Langevin trajectory of at most ``settings['steps']``
     with ``calculator``."""
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from synthpt.md import langevin
 
     atoms = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     atoms.calc = calculator
     rng = np.random.default_rng(seed)
-    temperature = settings["temperature"]
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-    dynamics = Langevin(
-        atoms,
-        settings["timestep_fs"] * units.fs,
-        temperature_K=temperature,
-        friction=settings["friction"] / units.fs,
-        fixcm=False,
-        rng=rng,
-    )
+    dynamics = langevin(atoms, settings, settings["temperature"], rng, fixcm=False)
     start_energy = atoms.get_potential_energy() / len(atoms)
     for step in range(1, settings["steps"] + 1):
         dynamics.run(1)

@@ -24,6 +24,7 @@ class Strategy:
     description: str
     arguments: dict = field(default_factory=dict)
     schedule: dict = field(default_factory=dict)
+    replay: float = 0.0  # pre-training structures replayed per real one (a second mace head)
 
 
 STRATEGIES = {
@@ -41,6 +42,15 @@ STRATEGIES = {
     "lora": Strategy(
         "low-rank adapters (rank 4) on every linear layer, merged into the weights when saved",
         arguments={"lora": True, "lora_rank": 4, "lora_alpha": 1.0},
+    ),
+    # mace's multihead fine-tuning: the pre-training set (teacher labels) as a replay head
+    # beside the real one; our rate, not mace's silent 1e-4 (force_mh_ft_lr), and our EMA
+    "replay": Strategy(
+        "replay: mace multihead fine-tuning, as many teacher-labelled pre-training structures"
+        " as real ones in a second head (loss weight 1); validated, selected and published on"
+        " the real head",
+        arguments={"multiheads_finetuning": True, "force_mh_ft_lr": True, "weight_pt_head": 1.0},
+        replay=1.0,
     ),
     "energy_only": Strategy(
         "energies only: forces weight 0 (forces still scored)",

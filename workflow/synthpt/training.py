@@ -1,9 +1,11 @@
-"""MACE training through mace-torch's own CLI (``mace_run_train``), one clean run per work dir."""
+"""MACE training through mace-torch's own CLI (``mace_run_train``); an interrupted run resumes
+exactly from its last validation pass."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
 import json
 import logging
 import math
@@ -65,6 +67,12 @@ class TrainingPlan:
     min_delta: float
     arguments: dict = field(default_factory=dict)  # a strategy's own mace_run_train flags
     warmup_steps: int = 0  # linear warm-up from a tenth of the rate over so many steps
+    replay: int = 0  # pre-training structures in a second (replay) head
+
+    def stopping(self) -> EarlyStopping:
+        """A fresh stopping rule (and warm-up) for one run of this plan."""
+        warmup = Warmup(self.warmup_steps) if self.warmup_steps else None
+        return EarlyStopping(self.patience, self.min_delta, warmup=warmup)
 
 
 AUTO = "auto"  # a learning rate chosen on the validation set (synthpt.tuning)
@@ -78,7 +86,12 @@ def learning_rate(schedule: dict, mode: str) -> float | str:
 
 
 def training_plan(
-    mode: str, settings: dict, n_train: int, teacher: str | None = None, lr: float | None = None
+    mode: str,
+    settings: dict,
+    n_train: int,
+    teacher: str | None = None,
+    lr: float | None = None,
+    replay_pool: int | None = None,
 ):
     """The plan of a pre-training, scratch or fine-tuning run (``mode``: a strategy of
     ``STRATEGIES``) on ``n_train`` structures.
@@ -89,17 +102,20 @@ def training_plan(
     a fixed set (the synthetic valid split, or the real validation set) every ``eval_steps``
     optimizer steps (pre-training: every ``eval_interval`` epochs) and stops by the rule or at
     the cap (``max_steps``; pre-training ``max_epochs``). ``lr`` pins the learning rate (a
-    tuning run, or the rate tuning chose where the config says ``auto``)."""
+    tuning run, or the rate tuning chose where the config says ``auto``); ``replay_pool``: the
+    pre-training structures a replay strategy draws from."""
     strategy = STRATEGIES.get(mode)
     if mode not in (PRETRAIN, SCRATCH) and strategy is None:
         raise ValueError(f"'{mode}' is neither pretrain, scratch nor a strategy {list(STRATEGIES)}")
     schedule = settings["schedule"] | (strategy.schedule if strategy else {})
-    per_epoch = steps_per_epoch(n_train, schedule["batch_size"])
+    replay = replay_count(strategy, n_train, replay_pool)
+    n_epoch = n_train + replay  # mace's multihead loader runs over both heads' structures
+    per_epoch = steps_per_epoch(n_epoch, schedule["batch_size"])
     if mode == PRETRAIN:
         epochs, interval = schedule["max_epochs"], schedule.get("eval_interval", 1)
     else:
-        epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["max_steps"])
-        interval = eval_interval_for_steps(n_train, schedule["batch_size"], schedule["eval_steps"])
+        epochs = epochs_for_steps(n_epoch, schedule["batch_size"], schedule["max_steps"])
+        interval = eval_interval_for_steps(n_epoch, schedule["batch_size"], schedule["eval_steps"])
     if strategy:
         e0s = "refit"
     elif mode == SCRATCH and settings.get("e0s", "fit") != "fit":
@@ -131,7 +147,46 @@ def training_plan(
         min_delta=schedule.get("min_delta", 0.0),
         arguments=strategy.arguments if strategy else {},
         warmup_steps=schedule.get("warmup_steps", 0),
+        replay=replay,
     )
+
+
+REPLAY_VALID = 10  # pre-training structures the replay head validates on (mace needs some)
+
+
+def replay_structures(pool, count, seed: int, labels: tuple[str, str], keys: tuple[str, str]):
+    """``count`` structures of ``pool`` (all, if fewer) drawn with ``seed``, their ``labels``
+    (energy, forces keys: the teacher's) copied under ``keys`` (the run's own)."""
+    import numpy as np
+
+    if count < len(pool):
+        pool = [pool[k] for k in sorted(np.random.default_rng(seed).permutation(len(pool))[:count])]
+    out = []
+    for atoms in pool:
+        atoms = atoms.copy()
+        atoms.info[keys[0]] = atoms.info[labels[0]]
+        atoms.arrays[keys[1]] = atoms.arrays[labels[1]]
+        out.append(atoms)
+    return out
+
+
+def write_replay_foundation(source, target) -> None:
+    """The pre-trained model with its E0s as a flat vector: mace 0.3.16's multihead set-up
+    squeezes a (1, n) E0 table and cannot index the scalar that one element leaves."""
+    import torch
+
+    model = torch.load(source, weights_only=False)
+    block = model.atomic_energies_fn
+    block.atomic_energies = block.atomic_energies.reshape(-1)
+    with atomic_path(target) as tmp:
+        torch.save(model, tmp)
+
+
+def replay_count(strategy, n_train: int, pool: int | None = None) -> int:
+    """Pre-training structures a strategy replays beside ``n_train`` real ones (at most the
+    ``pool`` there are)."""
+    wanted = round(strategy.replay * n_train) if strategy is not None else 0
+    return min(wanted, pool) if pool is not None else wanted
 
 
 def mace_arguments(
@@ -200,6 +255,7 @@ class StopTraining(Exception):
 
 
 START, TRAINED_PASS = "start", "trained"  # which candidate a run publishes
+HEAD = "Default"  # mace's name for the head of the run's own data: validated and published
 
 
 @dataclass
@@ -253,6 +309,8 @@ class EarlyStopping:
     best: float = math.inf
     waited: int = 0
     stopped: bool = False
+    resumed: bool = False  # mace validates again before a resumed run's first epoch: not a pass
+    last_eval: dict | None = None  # the metrics of the last validation pass
 
     def log(self, record: dict) -> None:
         self.logger.log(record)
@@ -260,8 +318,11 @@ class EarlyStopping:
             raise StopTraining
         if record.get("mode") == "opt" and self.warmup is not None:
             self.warmup.step()
-        if record.get("mode") != "eval":
+        if record.get("mode") != "eval" or record.get("head", HEAD) != HEAD:
             return
+        if self.resumed and record["epoch"] is None:
+            return
+        self.last_eval = {k: v for k, v in record.items() if k not in ("mode", "epoch", "head")}
         loss = float(record["loss"])
         self.curve.append(
             {
@@ -333,18 +394,21 @@ def run_identity(arguments: list[str], inputs=()) -> dict:
 
 
 def prepare_work_dir(work_dir, identity: dict) -> str:
-    """Empty ``work_dir`` for a run from epoch 0, record ``identity`` in it, and say what was
-    there. Training never resumes: mace-torch 0.3.16 checkpoints only the EMA weights of its
-    best pass (no raw weights, EMA state, RNG or sampler state, stopping rule), so a resumed
-    model is not the one an uninterrupted run makes; and mace would load a stale checkpoint."""
+    """Make ``work_dir`` ready for the run of ``identity`` and say how it starts: an interrupted
+    run of the same identity that left a training state (``RESUME_FILE``) resumes from it;
+    anything else (a fresh run, a finished run forced again, other inputs, no state yet) starts
+    clean from epoch 0."""
     work_dir = Path(work_dir)
     record = work_dir / COMMAND_FILE
+    same = record.exists() and json.loads(record.read_text()) == identity
     if not work_dir.exists():
         why = "a fresh run"
     elif (work_dir / FINISHED).exists():
         why = "a finished run was here (forced or inputs changed): training again from epoch 0"
-    elif record.exists() and json.loads(record.read_text()) == identity:
-        why = "this run was interrupted: training it again from epoch 0, not resuming"
+    elif same and (work_dir / RESUME_FILE).exists():
+        return "this run was interrupted: resuming from its last validation pass"
+    elif same:
+        why = "this run was interrupted before its first validation pass: starting again"
     else:
         why = "an interrupted run of other inputs was here: starting clean"
     if work_dir.exists():
@@ -352,6 +416,134 @@ def prepare_work_dir(work_dir, identity: dict) -> str:
     work_dir.mkdir(parents=True)
     write_json(record, identity)
     return why
+
+
+RESUME_FILE = "resume.pt"  # the full training state at the last validation pass
+
+
+class BestCheckpoints:
+    """mace's checkpoint handler and logger in one: saves a checkpoint at each trained
+    validation pass of the run's own head that beats every earlier one (inside mace's EMA
+    context, as mace does), then hands the record to the stopping rule. mace itself saves by
+    its last head's loss, a replay head's in a multihead run, and forgets its lowest loss on a
+    resume; its own save calls do nothing here. In a one-head run the two agree pass by pass."""
+
+    def __init__(self, handler, stopping: EarlyStopping, state, lowest: float = math.inf):
+        self.handler, self.stopping, self.state, self.lowest = handler, stopping, state, lowest
+
+    def log(self, record: dict) -> None:
+        own_pass = record.get("mode") == "eval" and record.get("head", HEAD) == HEAD
+        if own_pass and record["epoch"] is not None:
+            if float(record["loss"]) < self.lowest:
+                self.lowest = float(record["loss"])
+                self.handler.save(state=self.state(), epochs=record["epoch"], keep_last=False)
+        self.stopping.log(record)
+
+    def save(self, state, epochs: int, keep_last: bool = False) -> None:
+        """mace's own call: the pass was saved (or not) when it was logged."""
+
+    def __getattr__(self, name):
+        return getattr(self.handler, name)
+
+
+def save_training_state(path, *, epoch, kwargs, stopping, checkpoints, start, valid_loss):
+    """Everything an uninterrupted run carries from epoch ``epoch`` into the next, written
+    atomically: raw weights, EMA shadow, optimizer, scheduler, the RNGs and the data order,
+    the stopping rule and the validation curve."""
+    import random
+
+    import numpy as np
+    import torch
+
+    ema = kwargs.get("ema")
+    state = {
+        "epoch": epoch,
+        "model": kwargs["model"].state_dict(),
+        # mace zeroes only the optimizer's gradients: a parameter outside it accumulates its
+        # own, which gradient clipping (over all parameters) then reads
+        "grads": {
+            name: param.grad.clone()
+            for name, param in kwargs["model"].named_parameters()
+            if param.grad is not None
+        },
+        "ema": ema.state_dict() if ema is not None else None,
+        "optimizer": kwargs["optimizer"].state_dict(),
+        "lr_scheduler": kwargs["lr_scheduler"].state_dict(),
+        "valid_loss": valid_loss,
+        "lowest": checkpoints.lowest,
+        "start": start,
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+            "data_order": kwargs["train_loader"].generator.get_state(),
+        },
+        "stopping": {
+            "curve": stopping.curve,
+            "best": stopping.best,
+            "waited": stopping.waited,
+            "stopped": stopping.stopped,
+            "warmup_done": stopping.warmup.done if stopping.warmup else None,
+            "last_eval": stopping.last_eval,
+        },
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def replay_last_pass(evaluate, state: dict):
+    """mace's evaluate, except that its first call (the pass mace makes before a resumed run's
+    first epoch) returns the saved last pass: mace's running validation loss, which its
+    scheduler reads at the next epoch, is then the uninterrupted run's, and no pass is redone."""
+    calls = []
+
+    def first_from_state(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            return state["valid_loss"], dict(state["stopping"]["last_eval"])
+        return evaluate(*args, **kwargs)
+
+    return first_from_state
+
+
+def restore_training_state(state: dict, kwargs, stopping) -> None:
+    """Put ``state`` (save_training_state's) back into mace's objects and the stopping rule."""
+    import random
+
+    import numpy as np
+    import torch
+
+    kwargs["model"].load_state_dict(state["model"])
+    for name, param in kwargs["model"].named_parameters():
+        param.grad = state["grads"].get(name)
+    if state["ema"] is not None:
+        kwargs["ema"].load_state_dict(state["ema"])
+    kwargs["optimizer"].load_state_dict(state["optimizer"])
+    kwargs["lr_scheduler"].load_state_dict(state["lr_scheduler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    np.random.set_state(state["rng"]["numpy"])
+    random.setstate(state["rng"]["python"])
+    kwargs["train_loader"].generator.set_state(state["rng"]["data_order"])
+    saved = state["stopping"]
+    stopping.curve, stopping.best = saved["curve"], saved["best"]
+    stopping.waited, stopping.stopped = saved["waited"], saved["stopped"]
+    stopping.last_eval = saved["last_eval"]
+    if stopping.warmup is not None:
+        stopping.warmup.optimizer, stopping.warmup.done = kwargs["optimizer"], saved["warmup_done"]
+
+
+def keep_own_head(work_dir: Path) -> None:
+    """Rewrite a multihead run's published models with its own head only (the replay head
+    was a training device)."""
+    import torch
+    from e3nn.util import jit
+    from mace.tools.scripts_utils import remove_pt_head
+
+    model = remove_pt_head(torch.load(work_dir / TRAINED["model"], weights_only=False), HEAD)
+    with atomic_path(work_dir / TRAINED["model"]) as tmp:
+        torch.save(model, tmp)
+    with atomic_path(work_dir / TRAINED["compiled"]) as tmp:
+        torch.jit.save(jit.compile(copy.deepcopy(model)), tmp)
 
 
 def run_mace(
@@ -378,15 +570,59 @@ def run_mace(
     mace_train = tools.train
 
     def train_until_converged(*, logger, **kwargs):
+        import torch
+
         stopping.logger = logger
         model = kwargs["model"]
-        start = copy.deepcopy(model.state_dict())
+        state_file = Path(work_dir) / RESUME_FILE
+        state = torch.load(state_file, weights_only=False) if state_file.exists() else None
+        start = state["start"] if state else copy.deepcopy(model.state_dict())
         if stopping.warmup is not None:
             stopping.warmup.begin(kwargs["optimizer"])
+        scheduler = kwargs["lr_scheduler"]
+        checkpoints = BestCheckpoints(
+            kwargs["checkpoint_handler"],
+            stopping,
+            lambda: tools.CheckpointState(model, kwargs["optimizer"], scheduler),
+        )
+        if state:
+            restore_training_state(state, kwargs, stopping)
+            checkpoints.lowest, stopping.resumed = state["lowest"], True
+            kwargs["start_epoch"] = state["epoch"] + 1
+            scheduler.step(metrics=state["valid_loss"])  # mace skips it at its start epoch
+            logging.info(
+                "resuming after epoch %d (%d steps) from %s",
+                state["epoch"],
+                (state["epoch"] + 1) * steps_per_epoch,
+                state_file,
+            )
+        step = scheduler.step
+        saved = [len(stopping.curve)]
+
+        def snapshot_then_step(metrics=None, epoch=None):
+            """At the top of each epoch: the state after the last validation pass, once."""
+            last = stopping.curve[-1]["epoch"] if stopping.curve else None
+            if stopping.curve:  # the run's own head: mace would read its last head's loss
+                metrics = stopping.curve[-1]["loss"]
+            if len(stopping.curve) > saved[0] and last is not None:
+                save_training_state(
+                    state_file, epoch=last, kwargs=kwargs, stopping=stopping,
+                    checkpoints=checkpoints, start=start, valid_loss=metrics,
+                )  # fmt: skip
+                saved[0] = len(stopping.curve)
+            step(metrics=metrics, epoch=epoch)
+
+        scheduler.step = snapshot_then_step
+        loop = importlib.import_module("mace.tools.train")
+        evaluate = loop.evaluate
+        if state:
+            loop.evaluate = replay_last_pass(evaluate, state)
         try:
-            mace_train(logger=stopping, **kwargs)
+            mace_train(**kwargs | {"logger": checkpoints, "checkpoint_handler": checkpoints})
         except StopTraining:
             logging.info("stopping rule: %d validation passes without improvement", stopping.waited)
+        finally:
+            scheduler.step, loop.evaluate = step, evaluate
         if stopping.keeps_start():
             # mace publishes its latest checkpoint: make the starting weights that checkpoint
             logging.info(
@@ -403,13 +639,23 @@ def run_mace(
     for handler in handlers:
         root.removeHandler(handler)
     start = time.perf_counter()
+    entry = importlib.import_module("mace.cli.run_train")
+    mace_loss = entry.get_loss_fn
+
+    def campaign_loss(loss_args, *rest, **options):
+        """The campaign's weighted loss, also in multihead mode (mace switches to its Huber
+        'universal' loss there: replay would then differ from the other modes in two ways)."""
+        loss_args.loss = "weighted"
+        return mace_loss(loss_args, *rest, **options)
+
     with open(log_file, "a", buffering=1) as log, contextlib.redirect_stdout(log):
         print("running: " + " ".join(["mace_run_train", *arguments]))
         tools.train = train_until_converged
+        entry.get_loss_fn = campaign_loss
         try:
             run(args)  # mace_run_train's own entry point, after its argument parsing
         finally:
-            tools.train = mace_train
+            tools.train, entry.get_loss_fn = mace_train, mace_loss
             for handler in root.handlers[:]:
                 root.removeHandler(handler)
                 handler.close()
@@ -417,6 +663,8 @@ def run_mace(
                 root.addHandler(handler)
             root.setLevel(level)
     record = stopping.record(steps_per_epoch) | {"wall_s": round(time.perf_counter() - start, 2)}
+    if "--multiheads_finetuning=True" in arguments:
+        keep_own_head(Path(work_dir))
     for output, name in TRAINED.items():
         trained = Path(work_dir) / name
         if not trained.exists():
@@ -425,4 +673,50 @@ def run_mace(
             shutil.copyfile(trained, tmp)
     write_json(outputs.record, record)
     (Path(work_dir) / FINISHED).touch()
+    (Path(work_dir) / RESUME_FILE).unlink(missing_ok=True)
     return record
+
+
+def train_model(
+    plan: TrainingPlan,
+    *,
+    work_dir,
+    train_file,
+    valid_file,
+    keys: tuple[str, str],
+    e0s: str,
+    architecture: dict,
+    seed: int,
+    dtype: str,
+    outputs,
+    log_file,
+    device: str = "cpu",
+    threads: int = 1,
+    foundation_model=None,
+    inputs=(),
+    before=None,
+    extra: dict | None = None,
+) -> dict:
+    """Train one model by ``plan``: mace_run_train's arguments, the work dir (resumed or clean,
+    by the run's identity: its command and the content of ``inputs``), then the run; returns
+    its record. ``before`` writes what the run reads from its work dir, once that is ready;
+    ``extra``: further mace_run_train flags."""
+    given = foundation_model
+    if plan.replay and given is not None:  # what mace's multihead set-up can read
+        foundation_model = Path(work_dir) / "replay_foundation.model"
+    arguments = mace_arguments(
+        work_dir=work_dir, train_file=train_file, valid_file=valid_file, energy_key=keys[0],
+        forces_key=keys[1], e0s=e0s, architecture=architecture, schedule=plan.schedule,
+        epochs=plan.epochs, seed=seed, dtype=dtype, device=device,
+        foundation_model=foundation_model, extra=plan.arguments | (extra or {}),
+    )  # fmt: skip
+    why = prepare_work_dir(work_dir, run_identity(arguments, inputs))
+    with open(log_file, "a") as log:
+        print(f"work dir {work_dir}: {why}", file=log)
+    if before is not None:
+        before()
+    if foundation_model != given:
+        write_replay_foundation(given, foundation_model)
+    return run_mace(
+        arguments, work_dir, outputs, threads, log_file, plan.stopping(), plan.steps_per_epoch
+    )

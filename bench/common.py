@@ -1,0 +1,47 @@
+"""What every benchmark shares: paths, the default config, tables, a Snakemake call."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow"))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def table(title, header, rows):
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return rows
+
+
+def snakemake(workdir, configfile, *args):
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+               "--directory", str(workdir), "--configfile", str(configfile), *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, check=True)
+
+
+def model_path(mode: str, n: int, seed: int = 0, teacher: str | None = None) -> str:
+    """A model's path under models/ and metrics/, as the campaign spells it (``ModelId``)."""
+    from synthpt.campaign import NO_TEACHER, ZERO_SHOT, ZERO_SHOT_SEED, ModelId
+
+    return ModelId(
+        mode, teacher or NO_TEACHER, n, ZERO_SHOT_SEED if mode == ZERO_SHOT else seed
+    ).path
+
+
+def metrics(results: Path, model: str) -> dict:
+    """A scored model's test metrics (metrics/<model>/metrics.json of campaign ``results``)."""
+    import json
+
+    return json.loads((Path(results) / "metrics" / model / "metrics.json").read_text())
