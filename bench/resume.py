@@ -72,9 +72,12 @@ def sha(path: Path) -> str:
 
 
 def kill_and_resume(spec: dict, delay: float, signal_name: str) -> dict:
-    """Start ``spec``, send ``signal_name`` after ``delay`` s, start it again to the end."""
+    """Start ``spec``, send ``signal_name`` ``delay`` s after its first training state, start
+    it again to the end."""
     work = Path(spec["work_dir"])
     job = launch(spec)
+    while job.poll() is None and not (work / "resume.pt").exists():
+        time.sleep(0.005)
     time.sleep(delay)
     finished_first = job.poll() is not None
     job.send_signal(getattr(signal, signal_name))
@@ -173,21 +176,21 @@ def bench_resume(
             first_state, last_state = time_run(whole)  # kills land while it trains
             reference = tmp / f"{mode}-whole.model"
             for k in range(kills):
-                signal_name = ("SIGKILL", "SIGTERM")[k % 2]
-                delay = first_state + rng.uniform(0.0, 1.0) * (last_state - first_state)
+                signal_name = ("SIGKILL", "SIGTERM")[len(rows) % 2]
+                delay = rng.uniform(0.0, 1.0) * (last_state - first_state)
                 cut = spec | {"work_dir": str(tmp / f"{mode}-cut{k}")}
                 outcome = kill_and_resume(cut, delay, signal_name)
                 model = tmp / f"{mode}-cut{k}.model"
                 rows.append((
-                    mode, signal_name, round(delay, 1), outcome["killed"], outcome["resumed"],
+                    mode, signal_name, round(delay, 2), outcome["killed"], outcome["resumed"],
                     outcome["steps_at_kill"], outcome["steps_kept"], outcome["redone"],
                     weights_equal(reference, model), sha(reference) == sha(model),
                 ))  # fmt: skip
                 print(f"resume: {rows[-1]}", flush=True)
     table(
         "Training jobs killed and resumed, against the uninterrupted run",
-        ["run", "signal", "kill after s", "killed", "resumed", "steps at kill", "steps kept",
-         "steps redone", "weights equal", "file hash equal"],
+        ["run", "signal", "kill s after 1st state", "killed", "resumed", "steps at kill",
+         "steps kept", "steps redone", "weights equal", "file hash equal"],
         rows,
     )  # fmt: skip
     return rows

@@ -167,14 +167,10 @@ def test_resume_bench_kills_training_and_resumes_it_to_the_uninterrupted_model(
     }  # fmt: skip
     arch = {"num_channels": 4, "max_L": 0, "max_ell": 1, "correlation": 2, "r_max": 3.5,
             "num_interactions": 2, "radial_mlp": [8]}  # fmt: skip
-    rows = bench.bench_resume(data, schedule, arch, "float64", kills=2, workdir=tmp_path)
-    assert [(row[0], row[1]) for row in rows] == [
-        ("pretrain", "SIGKILL"), ("pretrain", "SIGTERM"),
-        ("finetune", "SIGKILL"), ("finetune", "SIGTERM"),
-    ]  # fmt: skip
+    rows = bench.bench_resume(data, schedule, arch, "float64", kills=1, workdir=tmp_path)
+    assert [(row[0], row[1]) for row in rows] == [("pretrain", "SIGKILL"), ("finetune", "SIGTERM")]
     for mode, _, _, killed, resumed, _, kept, redone, same_weights, _ in rows:
         interval = 2 if mode == "pretrain" else 4  # steps: an epoch; eval_steps
-        assert killed and same_weights, rows
-        assert 0 <= redone <= interval and (kept > 0) == resumed, rows
-    assert sum(row[4] for row in rows) >= 3  # most kills land after a pass: real resumes
+        assert killed and resumed and kept > 0 and same_weights, rows
+        assert 0 <= redone <= interval, rows
     assert "Training jobs killed and resumed" in capsys.readouterr().out

@@ -327,3 +327,29 @@ def test_a_gain_on_the_start_within_min_delta_keeps_the_start():
     assert stopping.record(steps_per_epoch=1)["kept"] == "start"
     passes(stopping := EarlyStopping(patience=2, min_delta=0.01, logger=Collector()), [98.0])
     assert stopping.record(steps_per_epoch=1)["kept"] == "trained"
+
+
+def test_an_unreadable_training_state_starts_the_run_clean(tmp_path):
+    """A torn or foreign state (another format) is not resumed: it and the interrupted run's
+    checkpoints go (mace would publish a stale checkpoint), and training starts at epoch 0."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from synthpt.training import STATE_FORMAT, read_training_state
+
+    checkpoints = tmp_path / "checkpoints"
+    handler = SimpleNamespace(io=SimpleNamespace(directory=str(checkpoints)))
+    state = tmp_path / "resume.pt"
+    for content in (b"torn", {"format": STATE_FORMAT + 1, "epoch": 3}):
+        checkpoints.mkdir()
+        (checkpoints / "mace_run-1_epoch-9.pt").write_bytes(b"stale")
+        if isinstance(content, bytes):
+            state.write_bytes(content)
+        else:
+            torch.save(content, state)
+        assert read_training_state(state, handler) is None
+        assert not state.exists() and not checkpoints.exists()
+    torch.save({"format": STATE_FORMAT, "epoch": 3}, state)
+    assert read_training_state(state, handler)["epoch"] == 3
+    assert read_training_state(tmp_path / "none.pt", handler) is None

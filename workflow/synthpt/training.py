@@ -446,6 +446,28 @@ class BestCheckpoints:
         return getattr(self.handler, name)
 
 
+STATE_FORMAT = 1  # what save_training_state writes; another format is not resumed
+
+
+def read_training_state(path: Path, checkpoints) -> dict | None:
+    """The saved training state, or None (none there, or unreadable: then the run starts from
+    epoch 0, without the interrupted run's checkpoints, which mace would otherwise publish)."""
+    import torch
+
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, weights_only=False)
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"format {state.get('format')}, not {STATE_FORMAT}")
+        return state
+    except Exception as error:  # any unreadable state: start clean
+        logging.warning("training state %s unreadable (%s): training from epoch 0", path, error)
+        path.unlink()
+        shutil.rmtree(checkpoints.io.directory, ignore_errors=True)
+        return None
+
+
 def save_training_state(path, *, epoch, kwargs, stopping, checkpoints, start, valid_loss):
     """Everything an uninterrupted run carries from epoch ``epoch`` into the next, written
     atomically: raw weights, EMA shadow, optimizer, scheduler, the RNGs and the data order,
@@ -457,6 +479,7 @@ def save_training_state(path, *, epoch, kwargs, stopping, checkpoints, start, va
 
     ema = kwargs.get("ema")
     state = {
+        "format": STATE_FORMAT,
         "epoch": epoch,
         "model": kwargs["model"].state_dict(),
         # mace zeroes only the optimizer's gradients: a parameter outside it accumulates its
@@ -570,12 +593,10 @@ def run_mace(
     mace_train = tools.train
 
     def train_until_converged(*, logger, **kwargs):
-        import torch
-
         stopping.logger = logger
         model = kwargs["model"]
         state_file = Path(work_dir) / RESUME_FILE
-        state = torch.load(state_file, weights_only=False) if state_file.exists() else None
+        state = read_training_state(state_file, kwargs["checkpoint_handler"])
         start = state["start"] if state else copy.deepcopy(model.state_dict())
         if stopping.warmup is not None:
             stopping.warmup.begin(kwargs["optimizer"])
