@@ -6,7 +6,6 @@ compared with the uninterrupted run, weight by weight and by file hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -18,6 +17,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from common import DEFAULT, ROOT, table
+
+from synthpt.provenance import sha256
 
 SCRIPT = Path(__file__).resolve()
 
@@ -65,10 +66,6 @@ def weights_equal(a: Path, b: Path) -> bool:
     first = torch.load(a, weights_only=False).state_dict()
     second = torch.load(b, weights_only=False).state_dict()
     return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def kill_and_resume(spec: dict, delay: float, signal_name: str) -> dict:
@@ -184,7 +181,7 @@ def bench_resume(
                 rows.append((
                     mode, signal_name, round(delay, 2), outcome["killed"], outcome["resumed"],
                     outcome["steps_at_kill"], outcome["steps_kept"], outcome["redone"],
-                    weights_equal(reference, model), sha(reference) == sha(model),
+                    weights_equal(reference, model), sha256(reference) == sha256(model),
                 ))  # fmt: skip
                 print(f"resume: {rows[-1]}", flush=True)
     table(

@@ -27,8 +27,9 @@ if pretrain_size is not None:  # the pre-training-size sweep: the first N struct
 lr = sm.params.get("lr")  # a tuning run's rate
 if sm.input.get("tuning"):  # the rate the campaign's tuning chose
     lr = json.loads(Path(sm.input.tuning).read_text())["lr"]
-pool = len(read_structures(sm.input.replay)) if sm.input.get("replay") else None
-plan = training_plan(mode, settings, len(train), teacher, lr=lr, replay_pool=pool)
+replay_pool = read_structures(sm.input.replay) if sm.input.get("replay") else None
+pool_size = len(replay_pool) if replay_pool is not None else None
+plan = training_plan(mode, settings, len(train), teacher, lr=lr, replay_pool=pool_size)
 seed = sm.params.get("seed")  # a tuning run's; a model's is its wildcard
 if seed is None:
     seed = sm.wildcards.get("seed", settings["seed"])
@@ -50,8 +51,6 @@ else:
 log.info("%s plan: %s; E0s %s", mode, plan, e0s)
 
 foundation = work_dir / "foundation.model" if plan.from_pretrained else None
-
-
 replay = {}
 if plan.replay:  # the replay head: pre-training structures, teacher labels under the run's keys
     replay = {
@@ -74,12 +73,11 @@ def write_work_files():
         from synthpt.training import REPLAY_VALID, replay_structures
 
         keys = label_keys(teacher_of(sm.wildcards.pretrained)[0])
-        for name, source, count in (
-            ("pt_train_file", sm.input.replay, plan.replay),
-            ("pt_valid_file", sm.input.replay_valid, REPLAY_VALID),
+        for name, pool, count in (
+            ("pt_train_file", replay_pool, plan.replay),
+            ("pt_valid_file", read_structures(sm.input.replay_valid), REPLAY_VALID),
         ):
-            chosen = replay_structures(read_structures(source), count, int(seed), keys,
-                                       (energy_key, forces_key))  # fmt: skip
+            chosen = replay_structures(pool, count, int(seed), keys, (energy_key, forces_key))
             write_structures(replay[name], chosen)
 
 

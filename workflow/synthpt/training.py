@@ -258,6 +258,11 @@ START, TRAINED_PASS = "start", "trained"  # which candidate a run publishes
 HEAD = "Default"  # mace's name for the head of the run's own data: validated and published
 
 
+def own_pass(record: dict) -> bool:
+    """A validation record of the run's own head (not a replay head's, not a training step)."""
+    return record.get("mode") == "eval" and record.get("head", HEAD) == HEAD
+
+
 @dataclass
 class Warmup:
     """A linear learning-rate warm-up over the first ``steps`` optimizer steps, from
@@ -318,7 +323,7 @@ class EarlyStopping:
             raise StopTraining
         if record.get("mode") == "opt" and self.warmup is not None:
             self.warmup.step()
-        if record.get("mode") != "eval" or record.get("head", HEAD) != HEAD:
+        if not own_pass(record):
             return
         if self.resumed and record["epoch"] is None:
             return
@@ -432,8 +437,7 @@ class BestCheckpoints:
         self.handler, self.stopping, self.state, self.lowest = handler, stopping, state, lowest
 
     def log(self, record: dict) -> None:
-        own_pass = record.get("mode") == "eval" and record.get("head", HEAD) == HEAD
-        if own_pass and record["epoch"] is not None:
+        if own_pass(record) and record["epoch"] is not None:
             if float(record["loss"]) < self.lowest:
                 self.lowest = float(record["loss"])
                 self.handler.save(state=self.state(), epochs=record["epoch"], keep_last=False)
