@@ -12,6 +12,7 @@ import pytest
 
 from conftest import TINY, TINY_CONFIG, snakemake
 from synthpt.aggregate import COLUMNS
+from synthpt.campaign import pretrained_models, reads_hdf5, teacher_of
 from synthpt.e0s import model_e0s
 from synthpt.evaluate import load_model
 from synthpt.io import read_structures
@@ -264,9 +265,14 @@ def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path, cells):
     # the learning-rate grid: scratch, and each strategy from each pre-trained model
     choices = 1 + len(config["finetune"]["strategies"]) * pretrained
     tuning = choices * (1 + len(config["finetune"]["lr_grid"]))
+    # the whole sets (11,000 x 200 atoms) as HDF5, not the 1,000- and 3,000-cell slices
+    config["pretrain"].setdefault("hdf5_min_atoms", 1_000_000)  # the schema's default
+    hdf5 = {teacher_of(p) for p in pretrained_models(config) if reads_hdf5(config, p)}
+    assert hdf5 == {(teacher, None) for teacher in config["teachers"]}
+    assert re.search(rf"^preprocess_synthetic\s+{len(hdf5)}$", run.stdout, flags=re.MULTILINE)
     expected = (
         shards + labelling + teachers + pretrained + sizes + 1 + 2 * models + zero_shot
-        + pretrained + teachers + 7 + tuning
+        + pretrained + teachers + 7 + tuning + len(hdf5)
     )  # fmt: skip
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
     assert int(totals[-1]) == expected

@@ -36,7 +36,9 @@ from synthpt.campaign import (
     synthetic_count,
     teacher_of,
     pretraining_seed,
+    reads_hdf5,
 )
+from synthpt.hdf5 import HDF5_SET, hdf5_set_dir
 from synthpt.strategies import STRATEGIES
 from synthpt.tuning import (
     CHOSEN as TUNING_CHOICE,
@@ -82,6 +84,7 @@ wildcard_constraints:
     n=r"\d+",
     seed=r"\d+",
     pretrained=PRETRAINED,
+    portion=r"all|s\d+",
     strategy="|".join(strategies(config)),
     model=model_pattern(config),
     sweep=SWEEP_SLICE,
@@ -159,6 +162,17 @@ def synthetic_set(kind):
     )
 
 
+def pretraining_set(wildcards):
+    """A pre-trained model's training data: the synthetic set as extxyz, or as mace's HDF5
+    files with their description (count and E0s) once large (synthpt.campaign.reads_hdf5).
+    """
+    teacher, size = teacher_of(wildcards.pretrained)
+    if not reads_hdf5(config, wildcards.pretrained):
+        return {kind: synthetic_set(kind)(wildcards) for kind in ("train", "valid")}
+    folder = hdf5_set_dir(RESULTS, teacher, size)
+    return {name: f"{folder}/{file}" for name, file in HDF5_SET.items()}
+
+
 def replay_set(kind):
     """A replay strategy's pre-training structures (its pre-trained model's set); none else."""
     return lambda wildcards: (
@@ -190,11 +204,12 @@ def training_settings(schedule):
         "reference": config["reference"],
         "model": config["model"],
         # not the strategies nor the grid: a model reads its own mode's rate, chosen or pinned;
-        # nor the pre-training sweeps: a model reads its own size and seed
+        # nor the pre-training sweeps: a model reads its own size and seed; nor the data
+        # path: the same model either way, its inputs say which
         "schedule": {
             k: v
             for k, v in config[schedule].items()
-            if k not in ("strategies", "lr_grid", "sizes", "seeds")
+            if k not in ("strategies", "lr_grid", "sizes", "seeds", "hdf5_min_atoms")
         },
         **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }

@@ -1,7 +1,38 @@
+# A synthetic set of pretrain.hdf5_min_atoms atoms or more, as mace's HDF5 files: pre-training
+# then builds graphs batch by batch instead of holding them all (synthpt.hdf5).
+rule preprocess_synthetic:
+    input:
+        train=f"{RESULTS}/synthetic/{{teacher}}/train.extxyz",
+        valid=f"{RESULTS}/synthetic/{{teacher}}/valid.extxyz",
+    output:
+        **{
+            name: f"{RESULTS}/synthetic/{{teacher}}/hdf5/{{portion}}/{file}"
+            for name, file in HDF5_SET.items()
+        },
+    log:
+        f"{LOGS}/preprocess_synthetic/{{teacher}}/{{portion}}.log",
+    benchmark:
+        f"{BENCHMARKS}/preprocess_synthetic/{{teacher}}/{{portion}}.tsv"
+    priority: 10
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(8000),
+        runtime=attempt_scaled(120),
+    params:
+        size=lambda wildcards: (
+            None if wildcards.portion == "all" else int(wildcards.portion[1:])
+        ),
+        elements=config["elements"],
+        seed=config["seed"],
+    script:
+        "../scripts/preprocess_synthetic.py"
+
+
 rule pretrain:
     input:
-        train=synthetic_set("train"),
-        valid=synthetic_set("valid"),
+        unpack(pretraining_set),
         real_checked=REAL_CHECKED,
     output:
         model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",

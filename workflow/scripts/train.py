@@ -11,31 +11,38 @@ sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
 from synthpt.e0s import e0s_argument, fit_e0s, given_e0s  # noqa: E402
+from synthpt.hdf5 import mace_flags, read_description  # noqa: E402
 from synthpt.io import energy_forces, read_structures, validate_labels, write_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
+from synthpt.subsets import pretraining_subset  # noqa: E402
 from synthpt.training import train_model, training_plan  # noqa: E402
 
 mode, settings = sm.params.mode, sm.params.settings
 model_config = settings["model"]
 teacher, pretrain_size = sm.params.teacher if mode == "pretrain" else (None, None)
-train, train_file = read_structures(sm.input.train), sm.input.train
-work_dir = Path(sm.params.work_dir)
-if pretrain_size is not None:  # the pre-training-size sweep: the first N structures
-    if pretrain_size > len(train):
-        raise ValueError(f"pretrain.sizes: {pretrain_size} exceeds {len(train)} in {train_file}")
-    train, train_file = train[:pretrain_size], work_dir / "train_subset.extxyz"
+train_file, work_dir = sm.input.train, Path(sm.params.work_dir)
+hdf5 = {}
+if sm.input.get("dataset"):  # mace's HDF5 files, sliced and described by preprocess_synthetic
+    n_train, e0s = read_description(sm.input.dataset)
+    hdf5, pretrain_size = mace_flags(settings["elements"]), None
+else:
+    train = pretraining_subset(read_structures(train_file), pretrain_size, train_file)
+    if pretrain_size is not None:
+        train_file = work_dir / "train_subset.extxyz"
+    n_train = len(train)
 lr = sm.params.get("lr")  # a tuning run's rate
 if sm.input.get("tuning"):  # the rate the campaign's tuning chose
     lr = json.loads(Path(sm.input.tuning).read_text())["lr"]
 replay_pool = read_structures(sm.input.replay) if sm.input.get("replay") else None
 pool_size = len(replay_pool) if replay_pool is not None else None
-plan = training_plan(mode, settings, len(train), teacher, lr=lr, replay_pool=pool_size)
+plan = training_plan(mode, settings, n_train, teacher, lr=lr, replay_pool=pool_size)
 seed = sm.params.get("seed")  # a tuning run's; a model's is its wildcard
 if seed is None:
     seed = sm.wildcards.get("seed", settings["seed"])
 energy_key, forces_key = label_keys(plan.labels)
-validate_labels(train, sm.input.train, energy_key, forces_key, settings["elements"])
-energies = [energy_forces(a, energy_key, forces_key)[0] for a in train]
+if not hdf5:
+    validate_labels(train, sm.input.train, energy_key, forces_key, settings["elements"])
+    energies = [energy_forces(a, energy_key, forces_key)[0] for a in train]
 
 if plan.from_pretrained:
     from synthpt.e0s import refit_model_e0s
@@ -46,7 +53,7 @@ if plan.from_pretrained:
     e0s = refit_model_e0s(pretrained, train, energies, predicted, settings["elements"])
 elif plan.e0s == "given":
     e0s = given_e0s(settings["e0s"])
-else:
+elif not hdf5:
     e0s = fit_e0s(train, energies, settings["elements"])
 log.info("%s plan: %s; E0s %s", mode, plan, e0s)
 
@@ -96,8 +103,10 @@ record = train_model(
     log_file=sm.log[0],
     threads=sm.threads,
     foundation_model=foundation,
-    inputs=[sm.input[key] for key in ("train", "valid", "pretrained") if key in sm.input.keys()],
+    inputs=[
+        sm.input[k] for k in ("train", "valid", "dataset", "pretrained") if k in sm.input.keys()
+    ],
     before=write_work_files,
-    extra=replay,
+    extra=replay | hdf5,
 )
 log.info("trained: %s", {k: v for k, v in record.items() if k != "validation"})

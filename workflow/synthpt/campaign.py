@@ -311,6 +311,17 @@ def teacher_of(pretrained: str) -> tuple[str, int | None]:
     return teacher, int(size) if size else None
 
 
+def reads_hdf5(config: dict, pretrained: str) -> bool:
+    """Whether pre-trained model ``pretrained`` reads mace's HDF5 files (graphs built batch by
+    batch) rather than extxyz (every graph in memory): its set holds pretrain.hdf5_min_atoms
+    atoms or more (planned structures x atoms per structure)."""
+    threshold = config["pretrain"].get("hdf5_min_atoms")
+    if threshold is None:
+        return False
+    size = teacher_of(pretrained)[1] or synthetic_count(config)
+    return size * atoms_per_structure(config) >= threshold
+
+
 def pretraining_seed(pretrained: str, seed: int) -> int:
     """The training seed of a pre-trained model: the campaign's ``seed``, plus K - 1 for the
     K-th pre-training seed (``TEACHER-pK``)."""

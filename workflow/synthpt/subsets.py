@@ -53,3 +53,11 @@ def nested_subset(pool: list[Atoms], n: int, seed: int) -> list[Atoms]:
         raise ValueError(f"subset of {n} asked from a pool of {len(pool)}")
     subset, _ = split(pool, n, seed, SUBSET_STREAM)
     return subset
+
+
+def pretraining_subset(structures: list[Atoms], size: int | None, path) -> list[Atoms]:
+    """The first ``size`` structures of a synthetic training set (the pre-training-size sweep,
+    pretrain.sizes); all of them for None."""
+    if size is not None and size > len(structures):
+        raise ValueError(f"pretrain.sizes: {size} exceeds {len(structures)} in {path}")
+    return structures[:size]
