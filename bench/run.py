@@ -5,6 +5,8 @@
 labelling      structures/s per core of each offline teacher: the calculator in a plain loop
                against the workflow's labelling job (Snakemake's own benchmark of the job)
 orchestration  dry-run DAG build time and job count of paper-scale configs (100-5000 shards)
+paperdag       config/paper.yaml (11,000 cells) and a 10^5-cell variant: DAG build beside
+               Snakemake's floor (a trivial workflow of the same job count) in one run
 training       MACE training throughput (atoms/s): the default model in float32/64 on 1/2 threads,
                the paper model in float32 on 1/2 threads
 campaign       wall, CPU and peak memory of results/default from its benchmark files and log,
@@ -22,6 +24,8 @@ target         synthetic structure sources on a carbon target the MD grid does n
                same synthetic budget; zero-shot, fine-tuned/scratch ratios and coverage
 resume         a pre-training and a fine-tuning job killed at random moments (SIGKILL, SIGTERM)
                and resumed: weights and file hash against the uninterrupted run, steps redone
+hdf5           pre-training's data paths, extxyz (every graph in memory) against mace's HDF5
+               (graphs batch by batch), at 10^4-10^5 small cells: peak memory, set-up, epoch time
 faults         the tiny campaign SIGKILLed with its jobs at random moments in labelling,
                pre-training, fine-tuning, scratch training and evaluation, rerun each time with
                the README's `make run` alone; compared with an uninterrupted run
@@ -37,10 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from campaign import bench_campaign, bench_learning  # noqa: E402
 from capacity import bench_capacity  # noqa: E402
 from faults import bench_faults  # noqa: E402
+from hdf5 import bench_hdf5  # noqa: E402
 from labelling import bench_labelling  # noqa: E402
 from md import bench_md  # noqa: E402
 from oracle import bench_oracle  # noqa: E402
-from orchestration import bench_orchestration  # noqa: E402
+from orchestration import bench_orchestration, bench_paper_dag  # noqa: E402
 from resume import bench_resume  # noqa: E402
 from target import bench_target  # noqa: E402
 from training import bench_training  # noqa: E402
@@ -48,6 +53,7 @@ from training import bench_training  # noqa: E402
 BENCHMARKS = {
     "labelling": bench_labelling,
     "orchestration": bench_orchestration,
+    "paperdag": bench_paper_dag,
     "training": bench_training,
     "campaign": bench_campaign,
     "learning": bench_learning,
@@ -57,6 +63,7 @@ BENCHMARKS = {
     "target": bench_target,
     "faults": bench_faults,
     "resume": bench_resume,
+    "hdf5": bench_hdf5,
 }
 QUICK = ["labelling", "orchestration", "training", "campaign", "learning", "md"]
 

@@ -98,6 +98,18 @@ def test_orchestration_bench_times_the_paper_dag_beside_snakemakes_floor(capsys)
     assert "Orchestration (paper-scale campaign" in capsys.readouterr().out
 
 
+def test_paper_dag_bench_sets_the_paper_config_beside_a_floor_of_its_job_count(capsys):
+    import orchestration
+
+    config = orchestration.paper_with_cells(3000)  # 55 x 2 trajectories of 50 snapshots
+    assert config["structures"]["replicas"] == 2 and config["synthetic"]["n_shards"] == 110
+    rows = bench.bench_paper_dag(cell_counts=(3000,))
+    ((name, jobs, dag, dry, floor_jobs, floor_dag, floor_dry, ratio),) = rows
+    assert name == "paper.yaml, 3000 cells" and jobs > 500 and floor_jobs == jobs
+    assert dag > 0 and floor_dag > 0 and ratio == dag / floor_dag
+    assert "The paper DAG beside Snakemake's floor" in capsys.readouterr().out
+
+
 def test_training_bench_measures_throughput_on_a_campaigns_synthetic_set(campaign, capsys):
     _, _, results = campaign
     tiny = copy.deepcopy(TINY_CONFIG)
@@ -174,3 +186,17 @@ def test_resume_bench_kills_training_and_resumes_it_to_the_uninterrupted_model(
         assert killed and resumed and kept > 0 and same_weights, rows
         assert 0 <= redone <= interval, rows
     assert "Training jobs killed and resumed" in capsys.readouterr().out
+
+
+def test_hdf5_bench_measures_both_data_paths_in_their_own_processes(tmp_path, capsys):
+    """Both paths on 200 small cells: each step's peak memory (a real process's, above the
+    ~300 MB that torch and mace take), mace's set-up and epoch times from its log."""
+    import hdf5
+
+    rows = hdf5.bench_hdf5(sizes=(200,), hdf5_sizes=(200,), distinct=50, threads=1,
+                           workdir=tmp_path)  # fmt: skip
+    assert [row[2] for row in rows] == ["extxyz", "hdf5"]
+    for _, atoms, _, peak, setup, epoch, wall, *_ in rows:
+        assert atoms == 200 * 8 and peak > 300 and 0 < setup < wall and 0 < epoch < wall
+    assert rows[1][7] > 0 and rows[1][8] > 0  # the preprocessing's own time and peak
+    assert "HDF5 peak / extxyz peak" in capsys.readouterr().out

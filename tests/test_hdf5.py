@@ -31,7 +31,8 @@ def test_large_pre_training_sets_read_hdf5_and_small_ones_extxyz(root, paper):
 
 def test_hdf5_pre_training_is_the_extxyz_model_bit_for_bit(root, campaign, tmp_path):
     """The tiny campaign's synthetic set through rule preprocess_synthetic and pre-training on
-    its HDF5 files: the model equals the campaign's own (extxyz) pre-trained model."""
+    its HDF5 files, read by a worker process: the model equals the campaign's own (extxyz)
+    pre-trained model."""
     import torch
 
     _, _, results = campaign
@@ -39,7 +40,7 @@ def test_hdf5_pre_training_is_the_extxyz_model_bit_for_bit(root, campaign, tmp_p
     shutil.copytree(results / "synthetic", workdir / "results" / "tiny" / "synthetic")
     overlay = tmp_path / "hdf5.yaml"
     config = yaml.safe_load(TINY.read_text())
-    config["pretrain"]["hdf5_min_atoms"] = 0
+    config["pretrain"] |= {"hdf5_min_atoms": 0, "hdf5_workers": 1}  # a reader process too
     overlay.write_text(yaml.safe_dump(config))
     target = "results/tiny/models/pretrain/snap/mace.model"
     run = snakemake(root, workdir, "--cores", "1", "--", target, configfile=overlay)
@@ -48,6 +49,7 @@ def test_hdf5_pre_training_is_the_extxyz_model_bit_for_bit(root, campaign, tmp_p
     assert "as HDF5" in (ran / "preprocess_synthetic" / "snap" / "all.log").read_text()
     log = (ran / "pretrain" / "snap.log").read_text()
     assert "Loading single HDF5 file" in log and "hdf5/all/train.h5" in log
+    assert "--num_workers=1" in log
     ours = torch.load(workdir / target, weights_only=False).state_dict()
     theirs = torch.load(results / "models" / "pretrain" / "snap" / "mace.model", weights_only=False)
     theirs = theirs.state_dict()

@@ -5,7 +5,7 @@ import pytest
 
 from synthpt.calculators import make_calculator
 from synthpt.md import run_trajectories
-from synthpt.sources import snapshots_per_trajectory, trajectory_grid
+from synthpt.sources import snapshots_per_trajectory, trajectory_count, trajectory_grid
 from synthpt.structures import min_distance
 
 SETTINGS = {
@@ -33,6 +33,8 @@ def test_grid_covers_every_density_and_temperature():
     grid = trajectory_grid(SETTINGS)
     assert grid == [(2.0, 2000, 0), (2.0, 4000, 0), (3.0, 2000, 0), (3.0, 4000, 0)]
     assert snapshots_per_trajectory(SETTINGS) == 3
+    replicas = SETTINGS | {"replicas": 3}
+    assert trajectory_count(replicas) == len(trajectory_grid(replicas)) == 12
 
 
 def test_trajectories_are_numbered_and_independent_of_sharding(tersoff):

@@ -68,7 +68,7 @@ def label_calls(config: dict) -> int:
     return math.ceil(synthetic_count(config) / units) if units else 1
 
 
-def label_groups(config: dict, teacher: str) -> list[range]:
+def label_groups(config: dict, teacher: str) -> tuple[range, ...]:
     """Structure shards of each labelling job of ``teacher``: fast teachers take several."""
     n_shards = config["synthetic"]["n_shards"]
     per_job = config["calculators"][teacher].get("shards_per_job") or shards_per_job(

@@ -81,6 +81,8 @@ def read_description(path) -> tuple[int, dict[int, float]]:
     return description["n_train"], {int(z): e for z, e in description["e0s"].items()}
 
 
-def mace_flags(elements: list[str]) -> dict:
-    """What mace_run_train needs beside HDF5 files, which it cannot scan for elements."""
-    return {"atomic_numbers": str(sorted(atomic_numbers[e] for e in elements))}
+def mace_flags(elements: list[str], workers: int = 0) -> dict:
+    """What mace_run_train needs beside HDF5 files, which it cannot scan for elements, and
+    the processes that read them."""
+    flags = {"atomic_numbers": str(sorted(atomic_numbers[e] for e in elements))}
+    return flags | ({"num_workers": workers} if workers else {})

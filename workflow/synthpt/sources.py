@@ -26,6 +26,12 @@ def trajectory_grid(settings: Mapping) -> list[tuple]:
     )
 
 
+def trajectory_count(settings: Mapping) -> int:
+    """``len(trajectory_grid(settings))``, without building it (input functions ask per job)."""
+    starts = "molecules" if settings.get("source") == "molecules" else "densities"
+    return len(settings[starts]) * len(settings["temperatures"]) * settings.get("replicas", 1)
+
+
 def trajectory_picoseconds(settings: Mapping) -> float:
     """Simulated time of one trajectory: melt, quench and anneal (md); equilibration and
     sampling (molecules)."""
@@ -135,7 +141,7 @@ _TRAJECTORIES = StructureSource(
     _trajectories,
     builder_key="driver",
     unit="trajectories",
-    units=lambda config: len(trajectory_grid(config["structures"])),
+    units=lambda config: trajectory_count(config["structures"]),
     structures_per_unit=snapshots_per_trajectory,
     builder_calls=md_steps,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import Counter
@@ -12,7 +13,6 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 from ase.geometry import get_distances
-from ase.optimize import FIRE
 
 AMU_PER_G_CM3_TO_A3 = 1.66053906660  # volume (Å^3) of 1 amu at 1 g/cm^3
 STREAMS = {"synthetic": 0, "real": 1}
@@ -37,9 +37,20 @@ def shards_per_job(seconds_per_shard: float, n_shards: int, job_seconds: float) 
     return max(1, min(n_shards, math.floor(job_seconds / seconds_per_shard)))
 
 
-def shard_groups(n_shards: int, per_job: int) -> list[range]:
+@functools.cache  # asked for by every labelling job's input and resources
+def shard_groups(n_shards: int, per_job: int) -> tuple[range, ...]:
     """The shards of each job when a job takes ``per_job`` consecutive shards."""
-    return [range(start, min(start + per_job, n_shards)) for start in range(0, n_shards, per_job)]
+    return tuple(
+        range(start, min(start + per_job, n_shards)) for start in range(0, n_shards, per_job)
+    )
+
+
+def relaxer(atoms: Atoms):
+    """ASE's FIRE as every relaxation here runs it (imported on use: scipy.optimize costs every
+    Snakemake start 0.6 s)."""
+    from ase.optimize import FIRE
+
+    return FIRE(atoms, maxstep=0.1, logfile=None)
 
 
 def structure_rng(seed: int, stream: str, index: int) -> np.random.Generator:
@@ -123,7 +134,7 @@ def generate(
             atoms = random_cell(composition, n_atoms, density, min_dist, rng)
             if relax_steps and relax_calculator is not None:
                 atoms.calc = relax_calculator
-                FIRE(atoms, maxstep=0.1, logfile=None).run(fmax=0.5, steps=relax_steps)
+                relaxer(atoms).run(fmax=0.5, steps=relax_steps)
                 atoms.calc = None
             if min_distance(atoms) >= min_dist:
                 break
@@ -181,7 +192,7 @@ def augment_chain(
             if calculator is not None:
                 atoms.calc = calculator
                 if steps:
-                    FIRE(atoms, maxstep=0.1, logfile=None).run(fmax=0.5, steps=steps)
+                    relaxer(atoms).run(fmax=0.5, steps=steps)
                 largest_force = float(np.abs(atoms.get_forces()).max())
                 atoms.calc = None
                 if largest_force > settings["max_force"]:
