@@ -12,6 +12,7 @@ from synthpt.cost import (
     label_calls,
     label_groups,
     label_minutes,
+    preprocess_minutes,
     shard_seconds,
     stream_units,
     training_minutes,
@@ -32,6 +33,19 @@ def test_training_requests_grow_with_the_cap_and_double_in_float64(config):
     double["model"]["dtype"] = "float64"
     assert training_minutes(double, "finetune") - 10 == pytest.approx(
         2 * (training_minutes(config, "finetune") - 10), abs=1
+    )
+
+
+def test_hdf5_pre_training_asks_for_its_loading_and_preprocessing_for_its_writing(config):
+    """From HDF5 each structure is loaded (~10 ms) once an epoch and twice more at the start."""
+    structures = 720  # the default's 36 trajectories x 20 snapshots
+    extra = 2 * (structures * config["pretrain"]["max_epochs"] + 2 * structures) * 0.01 / 60
+    gained = training_minutes(config, "pretrain", hdf5=True) - training_minutes(config, "pretrain")
+    assert gained == pytest.approx(extra, abs=1)
+    assert (
+        preprocess_minutes(config, 100)
+        <= preprocess_minutes(config)
+        == 10 + math.ceil(2 * structures * 0.005 / 60)
     )
 
 

@@ -38,7 +38,7 @@ from synthpt.campaign import (
     pretraining_seed,
     reads_hdf5,
 )
-from synthpt.hdf5 import HDF5_SET, hdf5_set_dir
+from synthpt.hdf5 import DATA_PATH_KEYS, HDF5_SET, hdf5_set_dir, portion_size
 from synthpt.strategies import STRATEGIES
 from synthpt.tuning import (
     CHOSEN as TUNING_CHOICE,
@@ -52,6 +52,7 @@ from synthpt.cost import (
     generation_minutes,
     label_groups,
     label_minutes,
+    preprocess_minutes,
     shard_minutes,
     stream_units,
     test_label_minutes,
@@ -204,12 +205,12 @@ def training_settings(schedule):
         "reference": config["reference"],
         "model": config["model"],
         # not the strategies nor the grid: a model reads its own mode's rate, chosen or pinned;
-        # nor the pre-training sweeps: a model reads its own size and seed; nor the data
-        # path: the same model either way, its inputs say which
+        # nor the pre-training sweeps: a model reads its own size and seed; nor how it reads
+        # its data (the same model either way; its input files say which)
         "schedule": {
             k: v
             for k, v in config[schedule].items()
-            if k not in ("strategies", "lr_grid", "sizes", "seeds", "hdf5_min_atoms")
+            if k not in ("strategies", "lr_grid", "sizes", "seeds", *DATA_PATH_KEYS)
         },
         **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }

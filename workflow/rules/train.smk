@@ -19,11 +19,12 @@ rule preprocess_synthetic:
     threads: 1
     resources:
         mem_mb=attempt_scaled(8000),
-        runtime=attempt_scaled(120),
+        runtime=lambda wildcards, attempt: preprocess_minutes(
+            config, portion_size(wildcards.portion)
+        )
+        * attempt,
     params:
-        size=lambda wildcards: (
-            None if wildcards.portion == "all" else int(wildcards.portion[1:])
-        ),
+        size=lambda wildcards: portion_size(wildcards.portion),
         elements=config["elements"],
         seed=config["seed"],
     script:
@@ -48,7 +49,9 @@ rule pretrain:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(6000),
-        runtime=lambda wildcards, attempt: training_minutes(config, "pretrain")
+        runtime=lambda wildcards, attempt: training_minutes(
+            config, "pretrain", reads_hdf5(config, wildcards.pretrained)
+        )
         * attempt,
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,

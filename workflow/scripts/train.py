@@ -24,7 +24,7 @@ train_file, work_dir = sm.input.train, Path(sm.params.work_dir)
 hdf5 = {}
 if sm.input.get("dataset"):  # mace's HDF5 files, sliced and described by preprocess_synthetic
     n_train, e0s = read_description(sm.input.dataset)
-    workers = settings["schedule"].get("hdf5_workers", 0)
+    workers = sm.config["pretrain"].get("hdf5_workers", 0)  # not a param: it changes no model
     hdf5, pretrain_size = mace_flags(settings["elements"], workers), None
 else:
     train = pretraining_subset(read_structures(train_file), pretrain_size, train_file)

@@ -14,11 +14,16 @@ from synthpt.structures import shard_groups, shards_per_job
 SECONDS_PER_ATOM_STEP = 4e-4
 # Estimated teacher work per synthetic labelling job: a job's start-up (1-2 s) stays a few %.
 LABEL_JOB_SECONDS = 120
+# mace's HDF5 files: reading one structure and building its graph, one core (bench/hdf5.py: ~8
+# ms for 8-atom cells); preprocess_data reads the extxyz and writes the file (~4 ms).
+HDF5_SECONDS_PER_LOAD = 0.01
+HDF5_SECONDS_PER_WRITE = 0.005
 
 
-def training_minutes(config: dict, schedule: str) -> int:
+def training_minutes(config: dict, schedule: str, hdf5: bool = False) -> int:
     """Wall-time request of one training job (``pretrain`` or ``finetune`` schedule) at its
-    cap: max_epochs over the synthetic set, or max_steps batches of real structures."""
+    cap: max_epochs over the synthetic set, or max_steps batches of real structures; from HDF5
+    files, each structure also loaded once an epoch and twice before the first."""
     settings = config[schedule]
     if schedule == "pretrain":
         structures = synthetic_count(config) * settings["max_epochs"]
@@ -26,7 +31,15 @@ def training_minutes(config: dict, schedule: str) -> int:
         structures = settings["max_steps"] * settings["batch_size"]
     per_atom_step = SECONDS_PER_ATOM_STEP * (2 if config["model"]["dtype"] == "float64" else 1)
     seconds = structures * atoms_per_structure(config) * per_atom_step
+    if hdf5:
+        seconds += (structures + 2 * synthetic_count(config)) * HDF5_SECONDS_PER_LOAD
     return 10 + math.ceil(2 * seconds / 60)
+
+
+def preprocess_minutes(config: dict, size: int | None = None) -> int:
+    """Wall-time request of writing a synthetic set (or its first ``size``) as HDF5 files."""
+    structures = size or synthetic_count(config)
+    return 10 + math.ceil(2 * structures * HDF5_SECONDS_PER_WRITE / 60)
 
 
 def stream_units(config: dict, stream: str) -> int:

@@ -20,6 +20,7 @@ from ase.data import atomic_numbers
 
 from synthpt.io import atomic_path, write_json
 
+DATA_PATH_KEYS = ("hdf5_min_atoms", "hdf5_workers")  # pretrain keys that do not change a model
 HDF5_SET = {"train": "train.h5", "valid": "valid.h5", "dataset": "dataset.json"}
 MACE_FILES = {"train": "train/train_0.h5", "valid": "val/val_0.h5"}  # preprocess_data's names
 
@@ -27,6 +28,11 @@ MACE_FILES = {"train": "train/train_0.h5", "valid": "val/val_0.h5"}  # preproces
 def hdf5_set_dir(results: str, teacher: str, size: int | None) -> str:
     """Where the HDF5 set of a teacher's synthetic set (or of its first ``size``) lives."""
     return f"{results}/synthetic/{teacher}/hdf5/{'all' if size is None else f's{size}'}"
+
+
+def portion_size(portion: str) -> int | None:
+    """The size in an HDF5 set's folder name (``all``: None, ``sN``: N)."""
+    return None if portion == "all" else int(portion.removeprefix("s"))
 
 
 def write_hdf5_set(
