@@ -4,6 +4,7 @@ CI starts SLURM with tests/slurm/start.sh; elsewhere these tests are skipped whe
 answers (under CI=true they fail instead).
 """
 
+import json
 import os
 import re
 import shutil
@@ -114,14 +115,15 @@ def epochs_trained(log_text: str) -> list[int]:
 def test_cancelled_training_resumes_from_its_last_validation_pass(tmp_path):
     """scancel pre-training mid-way: the retry resumes from the training state of its last
     validation pass (tests/test_training.py proves the resumed model is the uninterrupted
-    one, bit for bit), trains only the epochs after it, and the campaign completes."""
+    one, bit for bit) and trains only the epochs after it. (The whole campaign through the
+    profile is test_jobs_go_through_sbatch_and_give_the_local_results.)"""
     config = yaml.safe_load(TINY.read_text())
-    config["pretrain"].update(max_epochs=40, patience=40, min_delta=0.0)  # the cap ends it
+    config["pretrain"].update(max_epochs=16, patience=16, min_delta=0.0)  # the cap ends it
     configfile = tmp_path / "long-pretrain.yaml"
     configfile.write_text(yaml.safe_dump(config))
     work = tmp_path / "results" / "tiny" / "models" / "pretrain" / "snap" / "work"
     process = subprocess.Popen(
-        profile_command(tmp_path, configfile),
+        profile_command(tmp_path, configfile, "results/tiny/models/pretrain/snap/mace.model"),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -147,6 +149,7 @@ def test_cancelled_training_resumes_from_its_last_validation_pass(tmp_path):
     assert "this run was interrupted: resuming from its last validation pass" in log
     done = int(re.search(r"resuming after epoch (\d+)", log)[1]) + 1
     assert done >= 3  # it had written checkpoints up to epoch 3 or later
+    assert done < config["pretrain"]["max_epochs"]  # cancelled before its end
     assert epochs_trained(log) == list(range(done, config["pretrain"]["max_epochs"]))
-    table = pd.read_csv(tmp_path / "results" / "tiny" / "learning_curves.csv")
-    assert len(table) == 8 and table["f_rmse"].notna().all()  # 6 trained, 2 zero-shot
+    record = json.loads((work.parent / "training.json").read_text())
+    assert record["stopped_by"] == "cap"
