@@ -138,9 +138,9 @@ def bench_hdf5(sizes=(10_000, 50_000, 100_000), hdf5_sizes=(10_000,), n_atoms=8,
                distinct=10_000, threads=2, workdir=None):  # fmt: skip
     """Pre-training one epoch of the small model on ``sizes`` cells of ``n_atoms`` from
     extxyz, and on ``hdf5_sizes`` from HDF5: peak memory, mace's set-up and epoch time, the
-    HDF5 preprocessing's time and peak. (HDF5 costs ~3 structure loads per structure before
-    its first epoch ends, each ~10 ms of h5py reads and graph building on this CPU: 10^5
-    cells are hours here; bench_hdf5(hdf5_sizes=...) runs them where that is affordable.)"""
+    HDF5 preprocessing's time and peak. (HDF5 costs 3 loads per structure before its first
+    epoch ends, each ~8 ms of h5py reads and graph building on one core here: 10^5 cells are
+    ~1 h, so not in the default; bench_hdf5(sizes=(), hdf5_sizes=(100_000,)) runs them.)"""
     import tempfile
 
     with tempfile.TemporaryDirectory(dir=workdir) as name:

@@ -68,14 +68,6 @@ def write_hdf5_set(
                 shutil.copyfile(os.path.join(work, produced), tmp)
 
 
-def hdf5_size(path) -> int:
-    """Structures in one of mace's HDF5 files."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        return sum(len(f[batch]) for batch in f)
-
-
 def describe_set(path, n_train: int, e0s: dict[int, float]) -> None:
     """The HDF5 set's description: what the training job would otherwise read the set for."""
     write_json(path, {"n_train": n_train, "e0s": {str(z): e for z, e in e0s.items()}})
