@@ -38,7 +38,13 @@ from synthpt.campaign import (
     pretraining_seed,
     reads_hdf5,
 )
-from synthpt.hdf5 import DATA_PATH_KEYS, HDF5_SET, hdf5_set_dir, portion_size
+from synthpt.hdf5 import (
+    DATA_PATH_KEYS,
+    HDF5_SET,
+    hdf5_set_dir,
+    portion_name,
+    portion_size,
+)
 from synthpt.strategies import STRATEGIES
 from synthpt.tuning import (
     CHOSEN as TUNING_CHOICE,
@@ -170,7 +176,7 @@ def pretraining_set(wildcards):
     teacher, size = teacher_of(wildcards.pretrained)
     if not reads_hdf5(config, wildcards.pretrained):
         return {kind: synthetic_set(kind)(wildcards) for kind in ("train", "valid")}
-    folder = hdf5_set_dir(RESULTS, teacher, size)
+    folder = hdf5_set_dir(RESULTS, teacher, portion_name(size))
     return {name: f"{folder}/{file}" for name, file in HDF5_SET.items()}
 
 

@@ -6,7 +6,7 @@ rule preprocess_synthetic:
         valid=f"{RESULTS}/synthetic/{{teacher}}/valid.extxyz",
     output:
         **{
-            name: f"{RESULTS}/synthetic/{{teacher}}/hdf5/{{portion}}/{file}"
+            name: f"{hdf5_set_dir(RESULTS, '{teacher}', '{portion}')}/{file}"
             for name, file in HDF5_SET.items()
         },
     log:

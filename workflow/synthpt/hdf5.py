@@ -25,13 +25,18 @@ HDF5_SET = {"train": "train.h5", "valid": "valid.h5", "dataset": "dataset.json"}
 MACE_FILES = {"train": "train/train_0.h5", "valid": "val/val_0.h5"}  # preprocess_data's names
 
 
-def hdf5_set_dir(results: str, teacher: str, size: int | None) -> str:
-    """Where the HDF5 set of a teacher's synthetic set (or of its first ``size``) lives."""
-    return f"{results}/synthetic/{teacher}/hdf5/{'all' if size is None else f's{size}'}"
+def hdf5_set_dir(results: str, teacher: str, portion: str) -> str:
+    """Where the HDF5 set of a teacher's synthetic set, or of a portion of it, lives."""
+    return f"{results}/synthetic/{teacher}/hdf5/{portion}"
+
+
+def portion_name(size: int | None) -> str:
+    """The folder name of a synthetic set's first ``size`` structures (None: ``all``)."""
+    return "all" if size is None else f"s{size}"
 
 
 def portion_size(portion: str) -> int | None:
-    """The size in an HDF5 set's folder name (``all``: None, ``sN``: N)."""
+    """The inverse of ``portion_name``."""
     return None if portion == "all" else int(portion.removeprefix("s"))
 
 

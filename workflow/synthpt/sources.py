@@ -8,6 +8,7 @@ generation script read it. Adding a source: one entry here and its generator fun
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -16,20 +17,22 @@ from ase import Atoms
 from synthpt.structures import AUGMENT
 
 
-def trajectory_grid(settings: Mapping) -> list[tuple]:
-    """(density or molecule, temperature, replica) of every MD trajectory, in a fixed order."""
+def _trajectory_axes(settings: Mapping) -> tuple:
+    """(densities or molecules, temperatures, replicas): what the MD grid is the product of."""
     starts = (
         settings["molecules"] if settings.get("source") == "molecules" else settings["densities"]
     )
-    return list(
-        itertools.product(starts, settings["temperatures"], range(settings.get("replicas", 1)))
-    )
+    return starts, settings["temperatures"], range(settings.get("replicas", 1))
+
+
+def trajectory_grid(settings: Mapping) -> list[tuple]:
+    """(density or molecule, temperature, replica) of every MD trajectory, in a fixed order."""
+    return list(itertools.product(*_trajectory_axes(settings)))
 
 
 def trajectory_count(settings: Mapping) -> int:
     """``len(trajectory_grid(settings))``, without building it (input functions ask per job)."""
-    starts = "molecules" if settings.get("source") == "molecules" else "densities"
-    return len(settings[starts]) * len(settings["temperatures"]) * settings.get("replicas", 1)
+    return math.prod(len(axis) for axis in _trajectory_axes(settings))
 
 
 def trajectory_picoseconds(settings: Mapping) -> float:
