@@ -136,7 +136,7 @@ def default_data(tmp: Path, results: Path, n_synthetic=100, n_real=10) -> dict:
     write_structures(tmp / "s-valid.extxyz", synthetic[:10])
     energies = [energy_forces(a, "snap_energy", "snap_forces")[0] for a in synthetic[10:]]
     e0s = fit_e0s(synthetic[10:], energies, DEFAULT["elements"])
-    subset, valid = results / f"real/subsets/n{n_real}.extxyz", results / "real/valid.extxyz"
+    subset, valid = results / f"real/subsets/seed1/n{n_real}.extxyz", results / "real/valid.extxyz"
     return {
         "teacher": "snap", "reference": DEFAULT["reference"], "n_synthetic": n_synthetic,
         "synthetic": (str(tmp / "s-train.extxyz"), str(tmp / "s-valid.extxyz")),

@@ -143,5 +143,28 @@ def test_a_molecule_is_augmented_without_a_cell_and_a_force_limit_rejects(crysta
     links = augment(range(1), [ethanol], settings, 3, xtb)
     assert [a.get_chemical_formula() for a in links] == ["C2H6O"] * 3
     assert not any(a.pbc.any() or a.cell.volume for a in links)
-    with pytest.raises(RuntimeError, match="no acceptable structure in 20 attempts"):
+    failed = r"no acceptable structure in 20 attempts \(the last: a force above max_force 0.001"
+    with pytest.raises(RuntimeError, match=failed):
         augment(range(1), [ethanol], settings | {"max_force": 1e-3}, 3, xtb)
+
+
+def test_a_seed_closer_than_min_distance_lowers_its_own_chain_floor(crystal_and_molecule):
+    """Real cells can hold contacts below min_distance (5 of 349 carbon cells at 1.1 Å): their
+    chains accept just below the seed's own contact instead of stopping the campaign."""
+    from synthpt.structures import SEED_CONTACT_MARGIN, augment
+
+    diamond, _ = crystal_and_molecule
+    squeezed = diamond.copy()
+    squeezed.positions[1] = (
+        squeezed.positions[0] + (squeezed.positions[1] - squeezed.positions[0]) * 0.68
+    )
+    own = min_distance(squeezed)
+    assert own < 1.1
+    tersoff = make_calculator("tersoff", {"type": "tersoff"}, ["C"])
+    settings = AUGMENT | {"relax_steps": 0, "widths": [0.02], "max_force": 1e4}
+    chains = augment(range(2), [diamond, squeezed], settings, 5, tersoff)
+    assert [a.info["seed_index"] for a in chains] == [0] * 3 + [1] * 3
+    assert min(min_distance(a) for a in chains[:3]) >= 1.1  # an ordinary seed keeps the floor
+    assert min(min_distance(a) for a in chains[3:]) >= SEED_CONTACT_MARGIN * own
+    with pytest.raises(RuntimeError, match=r"the last: atoms closer than min_distance 1.1 Å"):
+        augment(range(1), [diamond], settings | {"widths": [1.0]}, 5, tersoff)

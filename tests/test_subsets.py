@@ -3,7 +3,7 @@ from itertools import pairwise
 import pytest
 
 from synthpt.structures import generate
-from synthpt.subsets import nested_subset, split_pool_test
+from synthpt.subsets import FIXED, PER_SEED, nested_subset, split_pool_test, subset_chain
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,25 @@ def test_subsets_are_nested_and_deterministic(pool_source):
     assert sorted(subsets[-1]) == sorted(ids(pool))
     assert ids(nested_subset(pool[::-1], 5, seed=1)) == subsets[1]
     assert ids(nested_subset(pool, 5, seed=2)) != subsets[1]
+
+
+def test_each_training_seed_draws_its_own_nested_chain_unless_fixed(pool_source):
+    pool, _ = split_pool_test(pool_source, 20, 8, seed=1)
+
+    def chain(draw, seed):
+        return [ids(nested_subset(pool, n, 1, subset_chain(draw, seed))) for n in (3, 5, 10)]
+
+    for seed in (1, 2, 3):
+        small, medium, large = chain(PER_SEED, seed)
+        assert large[:5] == medium and medium[:3] == small  # nested within a seed
+    firsts = [tuple(chain(PER_SEED, seed)[1]) for seed in (1, 2, 3)]
+    assert len(set(firsts)) == 3  # seeds draw different structures
+    # fixed: one chain for every seed, the draw before per-seed subsets existed
+    assert (
+        chain(FIXED, 1) == chain(FIXED, 2) == [ids(nested_subset(pool, n, 1)) for n in (3, 5, 10)]
+    )
+    with pytest.raises(ValueError, match="subsets.draw: 'each'"):
+        subset_chain("each", 1)
 
 
 def test_too_few_structures_is_an_error(pool_source):

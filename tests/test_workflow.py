@@ -82,7 +82,8 @@ def test_data_flows_through_explicit_keys_and_nested_subsets(campaign):
     ids = lambda s: [a.info["index"] for a in s]  # noqa: E731
     assert len(pool) == 10 and not set(ids(pool)) & set(ids(test))
     assert len(valid) == 2 and set(ids(valid)) < set(ids(pool))
-    n4, n8 = (read_structures(results / "real" / "subsets" / f"n{n}.extxyz") for n in (4, 8))
+    subsets = results / "real" / "subsets" / "seed1"
+    n4, n8 = (read_structures(subsets / f"n{n}.extxyz") for n in (4, 8))
     # nested, and never a validation structure: every model selects on the same two
     assert ids(n8)[:4] == ids(n4) and sorted(ids(n8) + ids(valid)) == sorted(ids(pool))
 
@@ -217,8 +218,9 @@ def test_default_campaign_dag_builds(root, tmp_path):
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
     # 4 + 4 MD shards, 1 SNAP batch + 4 xTB labelling, 1 + 12 training (scratch and
     # finetune at n = 10 and 40, seeds 1-3; rates fixed: no tuning runs), 12 + 2 + 1 scores,
-    # the coverage map, agreement, splits, subsets, aggregate, plots, provenance
-    assert totals and int(totals[-1]) == 53
+    # the coverage map, agreement, splits, 6 subsets (each seed its own), aggregate, plots,
+    # provenance
+    assert totals and int(totals[-1]) == 57
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):
@@ -266,7 +268,7 @@ def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path):
     assert hdf5 == {(teacher, None) for teacher in config["teachers"]}
     assert re.search(rf"^preprocess_synthetic\s+{len(hdf5)}$", run.stdout, flags=re.MULTILINE)
     expected = (
-        shards + labelling + teachers + pretrained + sizes + 1 + 2 * models + zero_shot
+        shards + labelling + teachers + pretrained + sizes * seeds + 1 + 2 * models + zero_shot
         + pretrained + teachers + 7 + tuning + len(hdf5)
     )  # fmt: skip
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)

@@ -101,7 +101,14 @@ wildcard_constraints:
 
 TUNED = tuned_modes(config)
 TUNING_N_SEED = tuning_subset(config)
-TUNING_SUBSET = f"{RESULTS}/real/subsets/n{TUNING_N_SEED[0]}.extxyz"
+
+
+def real_subset(seed, n):
+    """Training seed ``seed``'s nested subset of ``n`` real structures."""
+    return f"{RESULTS}/real/subsets/seed{seed}/n{n}.extxyz"
+
+
+TUNING_SUBSET = real_subset(TUNING_N_SEED[1], TUNING_N_SEED[0])
 TUNING_SEED = TUNING_N_SEED[1]
 TUNING_CHOICES = [
     f"{RESULTS}/tuning/{group.group}/{TUNING_CHOICE}" for group in tuning_groups(config)

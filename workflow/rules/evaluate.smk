@@ -26,11 +26,12 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
-# Where fine-tuning starts: the pre-trained model on the test set, its E0s re-centred on nN.
+# Where fine-tuning starts: the pre-trained model on the test set, its E0s re-centred on nN
+# (the first training seed's).
 use rule evaluate as evaluate_zero_shot with:
     input:
         model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
-        subset=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        subset=real_subset(config["subsets"]["seeds"][0], "{n}"),
         test=f"{RESULTS}/real/test.extxyz",
     output:
         metrics=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/metrics.json",

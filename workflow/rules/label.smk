@@ -144,15 +144,16 @@ else:
             "../scripts/split_real.py"
 
 
+# Training seed S's subsets: its own nested chain (subsets.draw per_seed) or the shared one.
 rule subset_real:
     input:
         f"{RESULTS}/real/pool.extxyz",
     output:
-        f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        real_subset("{seed}", "{n}"),
     log:
-        f"{LOGS}/subset_real/n{{n}}.log",
+        f"{LOGS}/subset_real/seed{{seed}}/n{{n}}.log",
     benchmark:
-        f"{BENCHMARKS}/subset_real/n{{n}}.tsv"
+        f"{BENCHMARKS}/subset_real/seed{{seed}}/n{{n}}.tsv"
     conda:
         ENV
     threads: 1
@@ -162,6 +163,7 @@ rule subset_real:
     params:
         seed=config["seed"],
         n_valid=config["subsets"]["n_valid"],
+        draw=config["subsets"]["draw"],
         elements=config["elements"],
     script:
         "../scripts/subset.py"

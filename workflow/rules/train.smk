@@ -67,7 +67,7 @@ rule pretrain:
 
 rule train_scratch:
     input:
-        train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        train=real_subset("{seed}", "{n}"),
         valid=REAL_VALID,
         tuning=lambda wildcards: tuned_rate("scratch"),
     output:
@@ -100,7 +100,7 @@ rule train_scratch:
 # stopping rule as train_scratch, from the pre-trained model.
 rule finetune:
     input:
-        train=f"{RESULTS}/real/subsets/n{{n}}.extxyz",
+        train=real_subset("{seed}", "{n}"),
         valid=REAL_VALID,
         pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
         tuning=lambda wildcards: tuned_rate(wildcards.strategy, wildcards.pretrained),

@@ -10,11 +10,21 @@ sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
 from synthpt.io import InputError, read_structures, write_structures  # noqa: E402
-from synthpt.subsets import missing_elements, nested_subset, validation_split  # noqa: E402
+from synthpt.subsets import (  # noqa: E402
+    missing_elements,
+    nested_subset,
+    subset_chain,
+    validation_split,
+)
 
 valid, rest = validation_split(read_structures(sm.input[0]), sm.params.n_valid, sm.params.seed)
 chosen = (
-    nested_subset(rest, int(sm.wildcards.n), sm.params.seed)
+    nested_subset(
+        rest,
+        int(sm.wildcards.n),
+        sm.params.seed,
+        subset_chain(sm.params.draw, int(sm.wildcards.seed)),
+    )
     if "n" in sm.wildcards.keys()
     else valid
 )

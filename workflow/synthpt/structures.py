@@ -160,6 +160,22 @@ def symmetric_strain(rng: np.random.Generator, largest: float) -> np.ndarray:
     return (strain + strain.T) / 2
 
 
+SEED_CONTACT_MARGIN = 0.95
+
+
+def chain_min_distance(seed_atoms: Atoms, floor: float, chain: int) -> float:
+    """The shortest contact a chain accepts: ``floor``, or just below its seed's own shortest
+    contact when the seed already has atoms closer than that."""
+    own = min_distance(seed_atoms)
+    if own >= floor:
+        return floor
+    log.warning(
+        "chain %d: its seed's shortest contact is %.3f Å, below min_distance %.3g Å: the chain"
+        " accepts %.3f Å", chain, own, floor, SEED_CONTACT_MARGIN * own,
+    )  # fmt: skip
+    return SEED_CONTACT_MARGIN * own
+
+
 def augment_chain(
     seed_atoms: Atoms,
     chain: int,
@@ -174,20 +190,26 @@ def augment_chain(
     turn), its cell strained by a random symmetric strain within ±``strain`` (periodic cells
     only; atoms follow), then relaxed ``relax_steps`` FIRE steps by ``calculator``. A link with,
     after that, atoms closer than ``min_distance`` or a force component above ``max_force`` is
-    drawn again from the link before. Deterministic per chain, whatever the sharding."""
+    drawn again from the link before. A seed whose own shortest contact is below
+    ``min_distance`` (real data hold such cells) lowers its chain's floor to
+    ``SEED_CONTACT_MARGIN`` times that contact. Deterministic per chain, whatever the
+    sharding."""
     rng = structure_rng(seed, "synthetic", chain)
     widths, largest = settings["widths"], settings.get("strain", 0.0)
     steps = settings.get("relax_steps", 0)
     current, links = positions_only(seed_atoms), []
+    floor = chain_min_distance(seed_atoms, settings["min_distance"], chain)
     for link in range(length):
         width = widths[link % len(widths)]
+        failed = ""
         for attempt in range(max_attempts):
             atoms = current.copy()
             if largest and atoms.pbc.all():
                 cell = atoms.cell.array @ (np.eye(3) + symmetric_strain(rng, largest))
                 atoms.set_cell(cell, scale_atoms=True)
             atoms.positions += rng.normal(0.0, width, atoms.positions.shape)
-            if min_distance(atoms) < settings["min_distance"] / 2:  # hopeless: no calculator call
+            if min_distance(atoms) < floor / 2:  # hopeless: no calculator call
+                failed = f"atoms closer than min_distance {floor:.3g} Å"
                 continue
             if calculator is not None:
                 atoms.calc = calculator
@@ -196,14 +218,18 @@ def augment_chain(
                 largest_force = float(np.abs(atoms.get_forces()).max())
                 atoms.calc = None
                 if largest_force > settings["max_force"]:
+                    failed = f"a force above max_force {settings['max_force']:g} eV/Å"
                     log.info("chain %d link %d: force %.1f eV/Å, again", chain, link, largest_force)
                     continue
-            if min_distance(atoms) >= settings["min_distance"]:
+            if min_distance(atoms) >= floor:
                 break
+            failed = f"atoms closer than min_distance {floor:.3g} Å"
             log.info("chain %d link %d: attempt %d came too close, again", chain, link, attempt)
         else:
             raise RuntimeError(
                 f"chain {chain} link {link}: no acceptable structure in {max_attempts} attempts"
+                f" (the last: {failed}); lower structures.widths or min_distance, or raise"
+                " max_force"
             )
         if atoms.pbc.any():
             atoms.wrap()

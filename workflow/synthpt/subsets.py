@@ -15,10 +15,17 @@ def _by_index(structures: list[Atoms]) -> list[Atoms]:
     return sorted(structures, key=lambda a: a.info["index"])
 
 
-def split(structures: list[Atoms], n_first: int, seed: int, stream: int = SPLIT_STREAM):
+PER_SEED = "per_seed"  # subsets.draw: training seed k draws its own nested chain
+FIXED = "fixed"  # one chain for every training seed (before 2026-12-03, the only draw)
+DRAWS = (PER_SEED, FIXED)
+
+
+def split(
+    structures: list[Atoms], n_first: int, seed: int, stream: int = SPLIT_STREAM, *chain: int
+):
     """Shuffle deterministically; return (first ``n_first``, the rest)."""
     ordered = _by_index(structures)
-    order = np.random.default_rng([seed, stream]).permutation(len(ordered))
+    order = np.random.default_rng([seed, stream, *chain]).permutation(len(ordered))
     shuffled = [ordered[i] for i in order]
     return shuffled[:n_first], shuffled[n_first:]
 
@@ -47,11 +54,20 @@ def missing_elements(structures: list[Atoms], elements: list[str]) -> list[str]:
     return [element for element in elements if element not in present]
 
 
-def nested_subset(pool: list[Atoms], n: int, seed: int) -> list[Atoms]:
-    """The first ``n`` of one fixed permutation of the pool: n25 ⊂ n50 ⊂ ... for any sizes."""
+def subset_chain(draw: str, training_seed: int) -> tuple[int, ...]:
+    """Which permutation of the pool a training seed's subsets come from: its own (per_seed)
+    or the one shared by all seeds (fixed)."""
+    if draw not in DRAWS:
+        raise ValueError(f"subsets.draw: {draw!r} is not one of {DRAWS}")
+    return (training_seed,) if draw == PER_SEED else ()
+
+
+def nested_subset(pool: list[Atoms], n: int, seed: int, chain: tuple[int, ...] = ()) -> list[Atoms]:
+    """The first ``n`` of one permutation of the pool (``chain``: ``subset_chain``): n25 ⊂ n50
+    ⊂ ... for any sizes within a chain."""
     if n > len(pool):
         raise ValueError(f"subset of {n} asked from a pool of {len(pool)}")
-    subset, _ = split(pool, n, seed, SUBSET_STREAM)
+    subset, _ = split(pool, n, seed, SUBSET_STREAM, *chain)
     return subset
 
 
