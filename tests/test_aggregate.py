@@ -190,3 +190,36 @@ def test_spread_over_pretraining_seeds_is_reported_beside_the_finetuning_one(met
     alone = pretrain_seed_spread(table)  # one pre-training seed: that spread is unknown
     assert (alone["pretrain_seeds"] == 1).all() and alone["e_rmse_std_pretrain"].isna().all()
     assert "scratch" not in set(spread["mode"])
+
+
+def test_each_named_test_set_gets_its_rows_summaries_and_panel(metric_files, tmp_path):
+    """metrics.json with test_sets: a row per model and set, the headline's first; summaries
+    per set; one row of panels per set, with the teacher's own error dashed on the headline."""
+    from synthpt.aggregate import TEST_SET, by_test_set, headline
+
+    for path in metric_files:
+        row = json.loads(path.read_text())
+        worse = {k: row[k] * 3 for k in ("e_rmse", "f_rmse")} | {"n_test": 15}
+        headline_scores = {k: row[k] for k in ("e_rmse", "f_rmse", "e_mae", "f_mae", "n_test")}
+        row["test_sets"] = {"md300": headline_scores, "dihedral": {**headline_scores, **worse}}
+        path.write_text(json.dumps(row))
+    table = collect(metric_files)
+    assert len(table) == 32 and list(dict.fromkeys(table[TEST_SET])) == ["md300", "dihedral"]
+    assert len(headline(table)) == 16 and (headline(table)[TEST_SET] == "md300").all()
+    summary = by_test_set(summarize, table)
+    assert list(summary.columns[:2]) == [TEST_SET, "teacher"]
+    by_set = summary.set_index([TEST_SET, "mode", "n_real"])["e_rmse_mean"]
+    assert by_set["dihedral", "scratch", 10] == pytest.approx(3 * by_set["md300", "scratch", 10])
+    gain = by_test_set(pretraining_gain, summary)
+    assert set(gain[TEST_SET]) == {"md300", "dihedral"}
+    assert np.allclose(gain["e_rmse_ratio"], 0.5)
+    teachers = pd.DataFrame([{"teacher": "snap", "energy_rmse_centred": 7.0, "forces_rmse": 0.4}])
+    figure = plot_learning_curves(summary, tmp_path / "curves.png", teachers)
+    axes = figure.axes
+    assert len(axes) == 4  # (energy, forces) x (md300, dihedral)
+    assert [ax.get_title() for ax in axes[::2]] == ["test set md300", "test set dihedral"]
+    dashed = [line for line in axes[1].get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_ydata()[0] for line in dashed] == [0.4]
+    assert not [line for line in axes[3].get_lines() if line.get_linestyle() == "--"]
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["10", "20", "40", "80"]
+    assert len(axes[0].collections) == 2  # the seed bands of scratch and finetune

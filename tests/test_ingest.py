@@ -41,7 +41,8 @@ def section(pool, test, **options):
 
 
 def test_user_files_are_relabelled_under_explicit_keys(files):
-    pool, test, report = ingest(section(*files), "dft", ["C"], 2)
+    pool, tests, report = ingest(section(*files), "dft", ["C"], 2)
+    test = tests["test"]
     energy_key, forces_key = label_keys("dft")
     assert len(pool) == 2 and len(test) == 1
     assert report["pool"]["kept"] == 2
@@ -85,7 +86,8 @@ def test_md17_style_molecules_in_kcal_per_mol(tmp_path):
     write(tmp_path / "ethanol.extxyz", frames[:4])
     write(tmp_path / "ethanol-test.extxyz", frames[4:])
     section_ = section(tmp_path / "ethanol.extxyz", tmp_path / "ethanol-test.extxyz")
-    pool, test, _ = ingest(section_ | {"energy_unit": "kcal/mol"}, "ccsd", ["C", "H", "O"], 2)
+    pool, tests, _ = ingest(section_ | {"energy_unit": "kcal/mol"}, "ccsd", ["C", "H", "O"], 2)
+    test = tests["test"]
     assert len(pool) == 4 and len(test) == 1
     to_ev = kcal / mol
     assert pool[0].info["ccsd_energy"] == pytest.approx(frames[0].info["energy"] * to_ev)
@@ -260,3 +262,40 @@ def test_atoms_too_close_in_the_users_structure_files_stop_the_split(tmp_path, c
     with pytest.raises(InputError, match=message):
         read_structures_to_label([str(path)], ["C"])
     assert len(read_structures_to_label([str(path)], ["C"], min_distance=0.05)) == 2
+
+
+def test_named_test_sets_are_read_in_order_and_held_out_of_the_pool(tmp_path, cells):
+    pool, md, scan = (tmp_path / f"{name}.extxyz" for name in ("pool", "md", "scan"))
+    write(pool, dft_style(cells[:1]))
+    write(md, dft_style(cells[1:2]))
+    write(scan, dft_style(cells[2:]))
+    real = {"pool": str(pool), "test": {"md": str(md), "scan": [str(scan)]}}
+    _, tests, report = ingest(real, "dft", ["C"], 1)
+    assert list(tests) == ["md", "scan"] and [len(t) for t in tests.values()] == [1, 1]
+    assert tests["scan"][0].info["source"] == "scan.extxyz:0"
+    assert list(report["test_sets"]) == ["md", "scan"]
+    with pytest.raises(InputError, match="test structure scan.extxyz:0 is also in the pool"):
+        ingest(real | {"pool": [str(pool), str(scan)]}, "dft", ["C"], 1)
+
+
+def test_a_named_test_set_without_forces_is_energy_only_but_the_headline_needs_them(
+    tmp_path, cells
+):
+    """Like acac's NEB path and dihedral scan: energies alone, scored on energies alone."""
+    pool, md, scan = (tmp_path / f"{name}.extxyz" for name in ("pool", "md", "scan"))
+    write(pool, dft_style(cells[:1]))
+    write(md, dft_style(cells[1:2]))
+    energy_only = [a.copy() for a in cells[2:]]
+    for atoms in energy_only:
+        atoms.info["energy"] = -7.0 * len(atoms)
+    write(scan, energy_only)
+    real = {"pool": str(pool), "test": {"md": str(md), "scan": str(scan)}}
+    _, tests, report = ingest(real, "dft", ["C"], 1)
+    assert report["test_sets"]["scan"]["energy_only"] and not report["test"]["energy_only"]
+    assert "dft_forces" not in tests["scan"][0].arrays and "dft_energy" in tests["scan"][0].info
+    with pytest.raises(InputError, match=r"scan.extxyz: structure 0: no forces under key 'forces'"):
+        ingest(real | {"test": {"scan": str(scan), "md": str(md)}}, "dft", ["C"], 1)
+    mixed = tmp_path / "mixed.extxyz"
+    write(mixed, dft_style(cells[1:2]) + energy_only)
+    with pytest.raises(InputError, match=r"mixed.extxyz: structure 1: no forces under key"):
+        ingest(real | {"test": {"md": str(md), "mixed": str(mixed)}}, "dft", ["C"], 1)

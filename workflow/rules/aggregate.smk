@@ -90,6 +90,7 @@ rule plot:
         summary=f"{RESULTS}/summary.csv",
         table=f"{RESULTS}/learning_curves.csv",
         times=f"{RESULTS}/training_time.csv",
+        teachers=f"{RESULTS}/teacher_agreement.csv",
         predictions=[
             f"{RESULTS}/metrics/{model.path}/predictions.extxyz"
             for model in smallest_size_models(config)

@@ -37,6 +37,8 @@ from synthpt.campaign import (
     teacher_of,
     pretraining_seed,
     reads_hdf5,
+    test_set_paths,
+    TEST_SET_NAME,
 )
 from synthpt.hdf5 import (
     DATA_PATH_KEYS,
@@ -82,6 +84,8 @@ REAL_FROM_FILES = real_from_files(config)
 # The ingest report of the user's real data; training waits for it.
 REAL_CHECKED = f"{RESULTS}/real/ingest.json" if REAL_FROM_FILES else []
 REAL_VALID = f"{RESULTS}/real/valid.extxyz"
+# Every test set by name, the headline (real/test.extxyz) first; every model is scored on each.
+TEST_SETS = test_set_paths(RESULTS, config)
 
 
 wildcard_constraints:
@@ -251,6 +255,14 @@ def input_files():
 def model_identity(path):
     """The identity columns (teacher, mode, n_real, seed) of the model at ``path``."""
     return asdict(ModelId.from_path(path))
+
+
+def set_predictions(model):
+    """A model's predictions on each test set but the headline (predictions.extxyz)."""
+    return [
+        f"{RESULTS}/metrics/{model}/predictions-{name}.extxyz"
+        for name in list(TEST_SETS)[1:]
+    ]
 
 
 def metrics_files(models):

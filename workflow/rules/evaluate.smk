@@ -3,9 +3,11 @@ rule evaluate:
         model=f"{RESULTS}/models/{{model}}/mace_compiled.model",
         record=f"{RESULTS}/models/{{model}}/training.json",
         test=f"{RESULTS}/real/test.extxyz",
+        tests=list(TEST_SETS.values()),
     output:
         metrics=f"{RESULTS}/metrics/{{model}}/metrics.json",
         predictions=f"{RESULTS}/metrics/{{model}}/predictions.extxyz",
+        set_predictions=set_predictions("{model}"),
     log:
         f"{LOGS}/evaluate/{{model}}.log",
     benchmark:
@@ -22,6 +24,7 @@ rule evaluate:
         identity=lambda wildcards: model_identity(wildcards.model),
         stability=config["stability"],
         seed=config["seed"],
+        test_sets=list(TEST_SETS),
     script:
         "../scripts/evaluate.py"
 
@@ -33,9 +36,13 @@ use rule evaluate as evaluate_zero_shot with:
         model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
         subset=real_subset(config["subsets"]["seeds"][0], "{n}"),
         test=f"{RESULTS}/real/test.extxyz",
+        tests=list(TEST_SETS.values()),
     output:
         metrics=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/metrics.json",
         predictions=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/predictions.extxyz",
+        set_predictions=set_predictions(
+            f"{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}"
+        ),
     log:
         f"{LOGS}/evaluate/{ZERO_SHOT}/{{pretrained}}/n{{n}}.log",
     benchmark:
@@ -48,6 +55,7 @@ use rule evaluate as evaluate_zero_shot with:
         ),
         stability=config["stability"],
         seed=config["seed"],
+        test_sets=list(TEST_SETS),
 
 
 # How well each pre-trained model learnt its teacher: its held-out synthetic split.
@@ -76,3 +84,4 @@ use rule evaluate as evaluate_pretrain with:
         },
         stability=None,
         seed=config["seed"],
+        test_sets=[],

@@ -66,7 +66,7 @@ if REAL_FROM_FILES:
             real_files(config),
         output:
             pool=f"{RESULTS}/real/pool.extxyz",
-            test=f"{RESULTS}/real/test.extxyz",
+            tests=list(TEST_SETS.values()),
             report=REAL_CHECKED,
         log:
             f"{LOGS}/ingest_real.log",

@@ -15,10 +15,12 @@ import pandas as pd  # noqa: E402
 
 from synthpt.aggregate import (  # noqa: E402
     TIMES,
+    by_test_set,
     collect,
     curve_columns,
     data_efficiency,
     farther_than_teacher,
+    headline,
     pretrain_seed_spread,
     pretraining_gain,
     summarize,
@@ -27,14 +29,14 @@ from synthpt.aggregate import (  # noqa: E402
 from synthpt.io import write_table  # noqa: E402
 
 table = collect(sm.input.models)
-summary = summarize(table)
+summary = by_test_set(summarize, table)
 outputs = {
     "table": table[curve_columns(table)],
-    "times": table[TIMES],
+    "times": headline(table)[TIMES],
     "summary": summary,
-    "gain": pretraining_gain(summary),
-    "efficiency": data_efficiency(summary),
-    "pretrain_seeds": pretrain_seed_spread(table),
+    "gain": by_test_set(pretraining_gain, summary),
+    "efficiency": by_test_set(data_efficiency, summary),
+    "pretrain_seeds": by_test_set(pretrain_seed_spread, table),
     "pretraining": pd.DataFrame([json.loads(Path(p).read_text()) for p in sm.input.pretrained]),
     "tuning": tuning_table(sm.input.tuning),
 }

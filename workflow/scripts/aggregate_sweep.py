@@ -13,7 +13,13 @@ from dataclasses import asdict  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from synthpt.aggregate import collect, curve_columns, plot_learning_curves, summarize  # noqa: E402
+from synthpt.aggregate import (  # noqa: E402
+    by_test_set,
+    collect,
+    curve_columns,
+    plot_learning_curves,
+    summarize,
+)
 from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.io import atomic_path, write_table  # noqa: E402
 
@@ -28,7 +34,7 @@ missing = pd.DataFrame(
 write_table(sm.output.table, table[curve_columns(table)])
 write_table(sm.output.missing, missing)
 with atomic_path(sm.output.curves) as tmp:
-    plot_learning_curves(summarize(table), tmp)
+    plot_learning_curves(by_test_set(summarize, table), tmp)
 log.info("%d of %d models have metrics", len(found), len(sm.params.models))
 if len(missing):
     log.warning("missing (not yet run):\n%s", missing.to_string(index=False))

@@ -32,20 +32,43 @@ from synthpt.stability import stability  # noqa: E402
 
 elements = sm.params.elements
 energy_key, forces_key = label_keys(sm.params.labels)
-test = read_structures(sm.input.test)
-validate_labels(test, sm.input.test, energy_key, forces_key, elements)
 model = load_compiled(sm.input.model)
-nodes = []
-energies, forces = predict_compiled(model, test, nodes=nodes)
+shift = None
 if "subset" in sm.input.keys():
     subset = read_structures(sm.input.subset)
     predicted, _ = predict_compiled(model, subset)
     reference = [energy_forces(a, energy_key, forces_key)[0] for a in subset]
     shift = residual_shift(subset, reference, predicted, elements)
     log.info("E0 shift from %s: %s", sm.input.subset, shift)
-    energies = recentred(test, energies, shift, elements)
+
+
+def predicted(path, nodes=None, require_forces=True):
+    """A labelled set and the model's (energies, forces) on it, re-centred where zero-shot."""
+    structures = read_structures(path)
+    validate_labels(structures, path, energy_key, forces_key, elements, require_forces)
+    energies, forces = predict_compiled(model, structures, nodes=nodes)
+    if shift is not None:
+        energies = recentred(structures, energies, shift, elements)
+    return structures, energies, forces
+
+
+nodes = []
+test, energies, forces = predicted(sm.input.test, nodes)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
 scores = sm.params.identity | metrics(test, energy_key, forces_key, energies, forces) | cost(record)
+if sm.params.test_sets:  # every named set, the headline (sm.input.test) first
+    scores["test_sets"] = {
+        sm.params.test_sets[0]: metrics(test, energy_key, forces_key, energies, forces)
+    }
+    others = zip(
+        sm.params.test_sets[1:], sm.input.tests[1:], sm.output.set_predictions, strict=True
+    )
+    for name, path, output in others:
+        structures, set_energies, set_forces = predicted(path, require_forces=False)
+        scores["test_sets"][name] = metrics(
+            structures, energy_key, forces_key, set_energies, set_forces
+        )
+        write_structures(output, with_predictions(structures, set_energies, set_forces))
 if per_atom_key(sm.params.labels) in test[0].arrays:  # a teacher's per-atom energies
     scores |= per_atom_agreement(test, nodes, per_atom_key(sm.params.labels))
 if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agreement structures

@@ -12,10 +12,11 @@ log = start_job(sm.log[0], sm.threads)
 from synthpt.ingest import ingest  # noqa: E402
 from synthpt.io import write_json, write_structures  # noqa: E402
 
-pool, test, report = ingest(
+pool, tests, report = ingest(
     sm.params.real, sm.params.reference, sm.params.elements, sm.params.largest_subset
 )
-write_structures(sm.output.test, test)
+for structures, path in zip(tests.values(), sm.output.tests, strict=True):
+    write_structures(path, structures)
 write_structures(sm.output.pool, pool)
 write_json(sm.output.report, report)
-log.info("pool %d, test %d: %s", len(pool), len(test), report)
+log.info("pool %d, tests %s: %s", len(pool), {k: len(v) for k, v in tests.items()}, report)

@@ -12,6 +12,7 @@ log = start_job(sm.log[0], sm.threads)
 import pandas as pd  # noqa: E402
 
 from synthpt.aggregate import (  # noqa: E402
+    headline,
     model_label,
     plot_cost,
     plot_learning_curves,
@@ -23,11 +24,12 @@ from synthpt.io import atomic_path, read_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
 
 with atomic_path(sm.output.curves) as tmp:
-    plot_learning_curves(pd.read_csv(sm.input.summary), tmp)
+    plot_learning_curves(pd.read_csv(sm.input.summary), tmp, pd.read_csv(sm.input.teachers))
+summary, table = (headline(pd.read_csv(path)) for path in (sm.input.summary, sm.input.table))
 with atomic_path(sm.output.stability) as tmp:
-    plot_stability(pd.read_csv(sm.input.summary), sm.params.md_steps, tmp)
+    plot_stability(summary, sm.params.md_steps, tmp)
 with atomic_path(sm.output.cost) as tmp:
-    plot_cost(pd.read_csv(sm.input.table).merge(pd.read_csv(sm.input.times)), tmp)
+    plot_cost(table.merge(pd.read_csv(sm.input.times)), tmp)
 predictions = {}
 for path, model in zip(sm.input.predictions, sm.params.models, strict=True):
     model = ModelId.from_path(model)

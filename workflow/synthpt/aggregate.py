@@ -13,18 +13,48 @@ from synthpt.strategies import STRATEGIES
 
 IDENTITY = ["teacher", "mode", "n_real", "seed"]
 STABILITY = ["md_steps", "md_failed", "md_reason"]
-COLUMNS = [*IDENTITY, "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test", *COST, *STABILITY]
+TEST_SET = "test_set"  # a row's test set (campaign.test_sets); the headline's rows come first
+COLUMNS = [TEST_SET, *IDENTITY, "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test", *COST, *STABILITY]
 TIMES = [*IDENTITY, WALL_TIME, "md_s"]  # apart: learning_curves.csv is the same after any rerun
 METRICS = {"e_rmse": "energy RMSE (meV/atom)", "f_rmse": "force RMSE (eV/Å)"}
 
 
 def collect(metric_files) -> pd.DataFrame:
-    """One row per model, sorted, from the evaluate step's metrics.json files: the columns
-    of learning_curves.csv (``curve_columns``), then the training wall time."""
-    rows = [json.loads(open(path).read()) for path in metric_files]
+    """One row per model and test set, sorted (the headline set's rows first), from the
+    evaluate step's metrics.json files: the columns of learning_curves.csv
+    (``curve_columns``), then the training wall time."""
+    from synthpt.campaign import HEADLINE_TEST
+
+    rows = []
+    for path in metric_files:
+        row = json.loads(open(path).read())
+        for name, scores in (row.pop("test_sets", None) or {HEADLINE_TEST: {}}).items():
+            rows.append(row | scores | {TEST_SET: name})
     elements = sorted({key for row in rows for key in row if key.startswith(ELEMENT_FORCES)})
     table = pd.DataFrame(rows, columns=[*COLUMNS, *elements, *TIMES[len(IDENTITY) :]])
-    return table.sort_values(["mode", "teacher", "n_real", "seed"], ignore_index=True)
+    order = {name: i for i, name in enumerate(dict.fromkeys(table[TEST_SET]))}
+    return table.sort_values(
+        [TEST_SET, "mode", "teacher", "n_real", "seed"],
+        key=lambda column: column.map(order) if column.name == TEST_SET else column,
+        ignore_index=True,
+    )
+
+
+def headline(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the headline test set (the first)."""
+    return table[table[TEST_SET] == table[TEST_SET].iloc[0]] if len(table) else table
+
+
+def by_test_set(summary_of, table: pd.DataFrame) -> pd.DataFrame:
+    """``summary_of`` applied to each test set's rows, the results stacked with a
+    ``test_set`` column first, in the table's order of test sets."""
+    if TEST_SET not in table:
+        return summary_of(table)
+    parts = []
+    for name in dict.fromkeys(table[TEST_SET]):
+        part = summary_of(table[table[TEST_SET] == name].drop(columns=TEST_SET))
+        parts.append(part.assign(**{TEST_SET: name})[[TEST_SET, *part.columns]])
+    return pd.concat(parts, ignore_index=True) if parts else summary_of(table)
 
 
 def curve_columns(table: pd.DataFrame) -> list[str]:
@@ -154,36 +184,64 @@ def _marker(mode: str) -> dict:
     return {SCRATCH: {"marker": "o"}, ZERO_SHOT: {"marker": "x", "linestyle": ":"}}[mode]
 
 
-def plot_learning_curves(summary: pd.DataFrame, path) -> None:
+TEACHER_ERRORS = {"e_rmse": "energy_rmse_centred", "f_rmse": "forces_rmse"}  # agreement's
+
+
+def plot_learning_curves(summary: pd.DataFrame, path, teachers: pd.DataFrame | None = None):
+    """Mean over seeds with the seed std as a band, log-log, one row of (energy, force)
+    panels per test set (the headline first), the legend beside the panels; ``teachers``
+    (teacher_agreement.csv): each teacher's own error against the reference on the headline
+    set, dashed, the bound of its zero-shot row."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullLocator
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), constrained_layout=True)
-    for ax, (metric, title) in zip(axes, METRICS.items(), strict=True):
-        for (teacher, mode), group in summary.groupby(["teacher", "mode"]):
-            group = group.sort_values("n_real")
-            ax.errorbar(
-                group["n_real"],
-                group[f"{metric}_mean"],
-                yerr=group[f"{metric}_std"].fillna(0.0),
-                capsize=3,
-                **_marker(mode),
-                label=model_label(teacher, mode),
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        sizes = sorted(summary["n_real"].unique())
-        ax.set_xticks(sizes, [str(n) for n in sizes])
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel("real training structures")
-        ax.set_ylabel(title)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend()
+    if TEST_SET not in summary:
+        summary = summary.assign(**{TEST_SET: "test"})
+    names = list(dict.fromkeys(summary[TEST_SET]))
+    fig, axes = plt.subplots(
+        len(names), 2, figsize=(10.5, 3.4 * len(names)), squeeze=False, constrained_layout=True
+    )
+    for row, name in zip(axes, names, strict=True):
+        part = summary[summary[TEST_SET] == name]
+        for ax, (metric, title) in zip(row, METRICS.items(), strict=True):
+            for (teacher, mode), group in part.groupby(["teacher", "mode"]):
+                group = group.sort_values("n_real")
+                mean, std = group[f"{metric}_mean"], group[f"{metric}_std"].fillna(0.0)
+                (line,) = ax.plot(
+                    group["n_real"], mean, **_marker(mode), label=model_label(teacher, mode)
+                )
+                ax.fill_between(
+                    group["n_real"], mean - std, mean + std, color=line.get_color(), alpha=0.2
+                )
+            if teachers is not None and name == names[0]:
+                for teacher in teachers.itertuples():
+                    ax.axhline(
+                        getattr(teacher, TEACHER_ERRORS[metric]), color="grey", linestyle="--",
+                        linewidth=1, label=f"teacher {teacher.teacher} vs reference",
+                    )  # fmt: skip
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            sizes = sorted(part["n_real"].unique())
+            ax.set_xticks(sizes, [str(n) for n in sizes])
+            ax.xaxis.set_minor_locator(NullLocator())
+            if part[f"{metric}_mean"].notna().any():
+                low, high = ax.get_ylim()
+                ticks = [t for t in _round_ticks(low, high) if low <= t <= high]
+                ax.yaxis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+                ax.yaxis.set_minor_locator(NullLocator())
+            else:
+                ax.text(0.5, 0.5, "no labels in this set", ha="center", transform=ax.transAxes)
+            ax.set_xlabel("real training structures")
+            ax.set_ylabel(title)
+            ax.set_title(f"test set {name}", fontsize=9)
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+    return fig
 
 
 def _round_ticks(low: float, high: float) -> list[float]:

@@ -125,11 +125,36 @@ def file_list(paths: str | list[str]) -> list[str]:
     return [paths] if isinstance(paths, str) else list(paths)
 
 
+HEADLINE_TEST = "test"  # the name of a campaign's one test set (computed, or files unnamed)
+TEST_SET_NAME = r"[A-Za-z0-9_]+"
+
+
+def test_sets(config: dict) -> dict[str, list[str]]:
+    """The campaign's test sets by name, the headline first: ``real.test`` given as a mapping
+    of names to files, else one set named ``test`` (its files; none when computed)."""
+    test = config["real"].get("test")
+    if isinstance(test, dict):
+        return {name: file_list(files) for name, files in test.items()}
+    return {HEADLINE_TEST: file_list(test) if test else []}
+
+
+def test_set_paths(results: str, config: dict) -> dict[str, str]:
+    """Where each test set of the campaign lands: the headline at real/test.extxyz (the file
+    every single-set consumer reads), the others at real/tests/NAME.extxyz."""
+    names = list(test_sets(config))
+    return {
+        name: f"{results}/real/test.extxyz" if i == 0 else f"{results}/real/tests/{name}.extxyz"
+        for i, name in enumerate(names)
+    }
+
+
 def real_files(config: dict) -> list[str]:
     """Every user file of the real data (pool first), as given in the config."""
     if not real_from_files(config):
         return []
-    return file_list(config["real"]["pool"]) + file_list(config["real"]["test"])
+    return file_list(config["real"]["pool"]) + [
+        path for files in test_sets(config).values() for path in files
+    ]
 
 
 def require_files(key: str, paths) -> None:

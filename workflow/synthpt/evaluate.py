@@ -158,18 +158,23 @@ ELEMENT_FORCES = "f_rmse_"  # + element: force RMSE on that element's atoms
 
 def metrics(structures, energy_key, forces_key, energies, forces) -> dict[str, float]:
     """Energy RMSE/MAE in meV/atom (per-atom energies) and force RMSE/MAE in eV/Å (components);
-    with several elements, the force RMSE on each element's atoms too."""
-    ref = [energy_forces(a, energy_key, forces_key) for a in structures]
+    with several elements, the force RMSE on each element's atoms too. A set without force
+    labels (an energy-only test set) scores NaN in forces."""
     n_atoms = np.array([len(a) for a in structures])
-    de = (np.asarray(energies) - np.array([e for e, _ in ref])) / n_atoms * 1000.0
-    df = np.concatenate([p - f for p, (_, f) in zip(forces, ref, strict=True)])
+    de = (np.asarray(energies) - np.array([a.info[energy_key] for a in structures])) / n_atoms
+    de = de * 1000.0
     scores = {
         "e_rmse": float(np.sqrt(np.mean(de**2))),
         "e_mae": float(np.mean(np.abs(de))),
-        "f_rmse": float(np.sqrt(np.mean(df**2))),
-        "f_mae": float(np.mean(np.abs(df))),
+        "f_rmse": float("nan"),
+        "f_mae": float("nan"),
         "n_test": len(structures),
     }
+    if forces_key not in structures[0].arrays:
+        return scores
+    ref = [energy_forces(a, energy_key, forces_key) for a in structures]
+    df = np.concatenate([p - f for p, (_, f) in zip(forces, ref, strict=True)])
+    scores |= {"f_rmse": float(np.sqrt(np.mean(df**2))), "f_mae": float(np.mean(np.abs(df)))}
     symbols = np.concatenate([a.get_chemical_symbols() for a in structures])
     if len(set(symbols)) > 1:
         for element in sorted(set(symbols)):

@@ -83,8 +83,11 @@ def read_set(
     n_atoms: tuple[int, int] | None = None,
     min_distance: float = 0.5,
     implausible_structures: str = "error",
+    require_forces: bool = True,
 ) -> tuple[list[Atoms], dict]:
-    """Read, filter, validate and relabel the structures of ``paths``; return them and a report."""
+    """Read, filter, validate and relabel the structures of ``paths``; return them and a report.
+    Without ``require_forces``, a set whose every structure lacks forces is energy-only
+    (report ``energy_only``; scored on energies alone); a set with some is an error."""
     to_ev, to_angstrom = ENERGY_UNITS[energy_unit], LENGTH_UNITS[length_unit]
     energy_out, forces_out = label_keys(reference)
     known = set(elements)
@@ -106,7 +109,15 @@ def read_set(
             problem = cell_problem(atoms)
             if problem:
                 raise InputError(f"{where}: {problem}")
-            energy, forces = checked_labels(atoms, where, energy_key, forces_key, known)
+            energy, forces = checked_labels(
+                atoms, where, energy_key, forces_key, known, require_forces
+            )
+            if report.setdefault("energy_only", forces is None) != (forces is None):
+                raise InputError(
+                    f"{where}: {'no' if forces is None else ''} forces under key '{forces_key}',"
+                    f" unlike the structures before it: a test set has forces throughout or not"
+                    " at all (then it is scored on energies alone)"
+                )
             clean = Atoms(
                 numbers=atoms.numbers,
                 positions=atoms.positions * to_angstrom,
@@ -121,7 +132,8 @@ def read_set(
                     energy_out: energy * to_ev,
                 }
             )
-            clean.arrays[forces_out] = forces * to_ev / to_angstrom
+            if forces is not None:
+                clean.arrays[forces_out] = forces * to_ev / to_angstrom
             why = implausible(clean, min_distance)
             if why and implausible_structures == "drop":
                 report["dropped_implausible"].append(f"{Path(path).name}:{index}: {why}")
@@ -132,7 +144,8 @@ def read_set(
             kept.append(clean)
     if not kept:
         raise InputError(f"{role} files {list(map(str, paths))}: no structure left after filters")
-    check_force_scale(kept, forces_out, energy_unit, f"{role} files {list(map(str, paths))}")
+    if not report["energy_only"]:
+        check_force_scale(kept, forces_out, energy_unit, f"{role} files {list(map(str, paths))}")
     report["kept"] = len(kept)
     return kept, report
 
@@ -198,7 +211,10 @@ def check_force_scale(structures: list[Atoms], forces_key: str, unit: str, where
 
 
 def ingest(real: dict, reference: str, elements: list[str], largest_subset: int):
-    """The pool and test set described by config section ``real``, and a report."""
+    """The pool and the test sets (by name, the headline first; ``campaign.test_sets``)
+    described by config section ``real``, and a report."""
+    from synthpt.campaign import test_sets
+
     options = {
         key: real[key]
         for key in (
@@ -214,10 +230,16 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
     options["implausible_structures"] = real.get("implausible", "error")
     if real.get("n_atoms") is not None:
         options["n_atoms"] = tuple(real["n_atoms"])
-    pool_files, test_files = file_list(real["pool"]), file_list(real["test"])
+    pool_files = file_list(real["pool"])
     pool, pool_report = read_set(pool_files, "pool", reference, elements, **options)
-    test, test_report = read_set(test_files, "test", reference, elements, **options)
-    pool, dropped = check_disjoint(pool, test, real.get("duplicates", "error"))
+    tests, test_reports = {}, {}
+    for i, (name, files) in enumerate(test_sets({"real": real}).items()):
+        # the headline set (first) needs forces: MD checks and the coverage map read them
+        tests[name], test_reports[name] = read_set(
+            files, name, reference, elements, **options, require_forces=i == 0
+        )
+    every_test = [atoms for structures in tests.values() for atoms in structures]
+    pool, dropped = check_disjoint(pool, every_test, real.get("duplicates", "error"))
     if dropped:
         log.warning("dropped %d repeated pool structures: %s", len(dropped), dropped)
     pool_report |= {"dropped_duplicates": len(dropped), "duplicates": dropped, "kept": len(pool)}
@@ -227,8 +249,10 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
             f" pool of {len(pool)} structures"
             f" in {pool_files}"
         )
-    report = {"pool": pool_report, "test": test_report}
-    return pool, test, report
+    report = {"pool": pool_report, "test": next(iter(test_reports.values()))}
+    if len(tests) > 1:
+        report["test_sets"] = test_reports
+    return pool, tests, report
 
 
 def read_structures_to_label(

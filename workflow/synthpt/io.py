@@ -103,9 +103,11 @@ def checked_labels(
     energy_key: str,
     forces_key: str,
     elements: set[str] | None = None,
+    require_forces: bool = True,
 ):
     """(energy, forces) of one structure; InputError naming ``where`` and the
-    first problem. Labels are looked up in info/arrays, then in an attached calculator's results."""
+    first problem. Labels are looked up in info/arrays, then in an attached calculator's results.
+    Forces None where absent and not ``require_forces`` (an energy-only test set)."""
     if elements is not None:
         unknown = sorted(set(atoms.get_chemical_symbols()) - elements)
         if unknown:
@@ -122,6 +124,8 @@ def checked_labels(
     if not np.isfinite(energy):
         raise InputError(f"{where}: energy '{energy_key}' is not finite ({energy})")
     forces = _label(atoms, forces_key, per_atom=True)
+    if forces is None and not require_forces:
+        return energy, None
     if forces is None:
         raise InputError(f"{where}: no forces under key '{forces_key}'")
     forces = np.asarray(forces, dtype=float)
@@ -140,8 +144,10 @@ def validate_labels(
     energy_key: str,
     forces_key: str,
     elements: list[str] | None = None,
+    require_forces: bool = True,
 ) -> None:
     """Raise InputError naming ``path``, the structure index and the first problem found."""
     known = set(elements) if elements else None
     for index, atoms in enumerate(structures):
-        checked_labels(atoms, f"{path}: structure {index}", energy_key, forces_key, known)
+        where = f"{path}: structure {index}"
+        checked_labels(atoms, where, energy_key, forces_key, known, require_forces)
