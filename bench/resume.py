@@ -43,7 +43,7 @@ def run_once(spec: dict) -> dict:
         keys=(f"{spec['labels']}_energy", f"{spec['labels']}_forces"), e0s=spec["e0s"],
         architecture=spec["architecture"], seed=spec["seed"], dtype=spec["dtype"],
         outputs=outputs, log_file=work.parent / f"{work.name}.log",
-        foundation_model=spec.get("foundation"),
+        foundation_model=spec.get("foundation"), device=spec.get("device", "cpu"),
     )  # fmt: skip
 
 

@@ -26,6 +26,13 @@ resume         a pre-training and a fine-tuning job killed at random moments (SI
                and resumed: weights and file hash against the uninterrupted run, steps redone
 hdf5           pre-training's data paths, extxyz (every graph in memory) against mace's HDF5
                (graphs batch by batch), at 10^4-10^5 small cells: peak memory, set-up, epoch time
+acac           real DFT nobody here made (../shared/data/acac) through config/own_data.yaml:
+               the student against its GFN2-xTB teacher, fine-tuned against scratch and
+               zero-shot on each named test set at every n
+acaccapacity   student sizes on acac: pre-trained against the teacher, CPU seconds per epoch
+gpu_smoke      the one script for a lent GPU: the tiny campaign on cuda with max_L 1, the
+               device in mace's logs, models that load with no GPU, kill-and-resume, atoms/s
+               with and without cuequivariance (on a CPU: the same checks there)
 faults         the tiny campaign SIGKILLed with its jobs at random moments in labelling,
                pre-training, fine-tuning, scratch training and evaluation, rerun each time with
                the README's `make run` alone; compared with an uninterrupted run
@@ -38,9 +45,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from acac import bench_acac, bench_acac_capacity  # noqa: E402
 from campaign import bench_campaign, bench_learning  # noqa: E402
 from capacity import bench_capacity  # noqa: E402
 from faults import bench_faults  # noqa: E402
+from gpu_smoke import bench_gpu_smoke  # noqa: E402
 from hdf5 import bench_hdf5  # noqa: E402
 from labelling import bench_labelling  # noqa: E402
 from md import bench_md  # noqa: E402
@@ -64,6 +73,9 @@ BENCHMARKS = {
     "faults": bench_faults,
     "resume": bench_resume,
     "hdf5": bench_hdf5,
+    "acac": bench_acac,
+    "acaccapacity": bench_acac_capacity,
+    "gpu_smoke": bench_gpu_smoke,
 }
 QUICK = ["labelling", "orchestration", "training", "campaign", "learning", "md"]
 

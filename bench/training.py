@@ -13,7 +13,9 @@ import yaml
 from common import DEFAULT, ROOT, table
 
 
-def training_throughput(structures, architecture, batch_size, dtype, threads, epochs=3):
+def training_throughput(
+    structures, architecture, batch_size, dtype, threads, epochs=3, device="cpu"
+):
     """Atoms per second of mace_run_train over ``epochs`` (first epoch excluded: warm-up)."""
     import ase.io
 
@@ -38,7 +40,7 @@ def training_throughput(structures, architecture, batch_size, dtype, threads, ep
             plan, work_dir=work, train_file=train, valid_file=valid,
             keys=("snap_energy", "snap_forces"), e0s=e0s_argument({6: -8.0}),
             architecture=architecture, seed=1, dtype=dtype, outputs=outputs, log_file=log,
-            threads=threads,
+            threads=threads, device=device,
         )  # fmt: skip
         text = log.read_text().split("running: ")[-1]
     stamps = re.findall(r"^(\S+ \S+) INFO: Epoch (\d+):", text, flags=re.MULTILINE)

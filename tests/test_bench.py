@@ -200,3 +200,17 @@ def test_hdf5_bench_measures_both_data_paths_in_their_own_processes(tmp_path, ca
         assert atoms == 200 * 8 and peak > 300 and 0 < setup < wall and 0 < epoch < wall
     assert rows[1][7] > 0 and rows[1][8] > 0  # the preprocessing's own time and peak
     assert "HDF5 peak / extxyz peak" in capsys.readouterr().out
+
+
+def test_gpu_smoke_runs_every_check_on_the_cpu_here(tmp_path, capsys):
+    """The CPU half of bench/gpu_smoke.py: the same script a lent GPU runs."""
+    rows = bench.bench_gpu_smoke(workdir=tmp_path, device="cpu", epochs=2, resume_steps=60)
+    checks = {row[0]: row for row in rows}
+    assert [row[1] for row in rows[:4]] == ["cpu"] * 4  # mace's own log, each mode
+    assert checks["saved on the CPU, scored and mapped with no GPU visible"][1] == (
+        '{"scored": 4, "mapped": 4}'
+    )
+    resumed = next(row for row in rows if row[0].startswith("kill at step"))
+    assert resumed[1] == 0.0 and resumed[2]  # exact on a CPU
+    assert all(row[2] for row in rows), rows
+    assert "GPU smoke (cpu)" in capsys.readouterr().out

@@ -8,11 +8,14 @@ import yaml
 
 from synthpt.cost import (
     LABEL_JOB_SECONDS,
+    MAX_RUNTIME_MINUTES,
+    evaluation_minutes,
     generation_minutes,
     label_calls,
     label_groups,
     label_minutes,
     preprocess_minutes,
+    retried,
     shard_seconds,
     stream_units,
     training_minutes,
@@ -81,3 +84,29 @@ def test_augmentation_is_labelled_per_link_of_its_chains(config):
     builder = config["teachers"][0]
     per_shard = shard_seconds(config, "synthetic", 6 * (2 + 3), builder)
     assert generation_minutes(config, "synthetic") == 5 + math.ceil(2 * per_shard / 60)
+
+
+def test_training_requests_follow_the_device_threads_size_and_portion(root, config):
+    paper = yaml.safe_load((root / "config" / "paper.yaml").read_text())
+    on_gpu = training_minutes(paper, "pretrain")
+    on_cpu = training_minutes(paper | {"model": paper["model"] | {"device": "cpu"}}, "pretrain")
+    assert on_gpu < on_cpu == MAX_RUNTIME_MINUTES  # days on CPU cores: capped at two days
+    assert training_minutes(paper, "pretrain", size=1000) < on_gpu / 5  # 1,000 of 11,000 cells
+    two = copy.deepcopy(config)
+    two["threads"]["train"] = 2
+    assert training_minutes(two, "finetune") < training_minutes(config, "finetune")
+    wider = copy.deepcopy(config)
+    wider["model"]["num_channels"] *= 2  # four times the work per atom
+    assert training_minutes(wider, "finetune") - 10 == pytest.approx(
+        4 * (training_minutes(config, "finetune") - 10), rel=0.05
+    )
+    assert retried(on_gpu, 3) == min(3 * on_gpu, MAX_RUNTIME_MINUTES)
+
+
+def test_scoring_asks_for_its_md_steps_on_its_device(root, config):
+    paper = yaml.safe_load((root / "config" / "paper.yaml").read_text())
+    cpu = paper | {"model": paper["model"] | {"device": "cpu"}}
+    assert evaluation_minutes(paper) < evaluation_minutes(cpu) / 10
+    longer = copy.deepcopy(config)
+    longer["stability"]["steps"] *= 10
+    assert evaluation_minutes(longer) > evaluation_minutes(config)

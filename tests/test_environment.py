@@ -28,3 +28,11 @@ def test_installed_versions_are_the_pinned_ones(root):
     for name, pinned in pins((root / "requirements.txt").read_text().splitlines()).items():
         installed = version(name)
         assert installed.split("+")[0] == pinned, f"{name}: installed {installed}, pinned {pinned}"
+
+
+def test_the_cluster_install_keeps_every_pin_and_adds_only_cuequivariance(root):
+    lines = (root / "requirements-cuda.txt").read_text().splitlines()
+    assert "-r requirements.txt" in lines  # torch==2.13.0 and the rest, the same pins
+    added = pins(lines)
+    assert set(added) == {"cuequivariance", "cuequivariance-torch", "cuequivariance-ops-torch-cu12"}
+    assert len(set(added.values())) == 1  # one cuequivariance release

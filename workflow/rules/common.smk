@@ -60,7 +60,9 @@ from synthpt.cost import (
     generation_minutes,
     label_groups,
     label_minutes,
+    evaluation_minutes,
     preprocess_minutes,
+    retried,
     shard_minutes,
     stream_units,
     test_label_minutes,
@@ -168,9 +170,12 @@ def shards(pattern, stream, **wildcards):
     return expand(pattern, shard=range(config[stream]["n_shards"]), **wildcards)
 
 
+# Training and scoring run on model.device: on cuda each such job (synthpt.cost.GPU_RULES)
+# asks for one GPU and threads.train cores; scoring on a CPU takes one core.
 ON_GPU = config["model"]["device"] == "cuda"
 TRAINING_GPUS = 1 if ON_GPU else 0
 TRAINING_CPUS_PER_GPU = config["threads"]["train"] if ON_GPU else 0
+EVALUATION_THREADS = config["threads"]["train"] if ON_GPU else 1
 
 
 def synthetic_set(kind):

@@ -14,10 +14,12 @@ rule evaluate:
         f"{BENCHMARKS}/evaluate/{{model}}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: EVALUATION_THREADS
     resources:
         mem_mb=attempt_scaled(3000),
-        runtime=attempt_scaled(20),
+        runtime=lambda wildcards, attempt: retried(evaluation_minutes(config), attempt),
+        gpu=TRAINING_GPUS,
+        cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
         elements=config["elements"],
         labels=config["reference"],
@@ -25,6 +27,7 @@ rule evaluate:
         stability=config["stability"],
         seed=config["seed"],
         test_sets=list(TEST_SETS),
+        device=config["model"]["device"],
     script:
         "../scripts/evaluate.py"
 
@@ -56,6 +59,7 @@ use rule evaluate as evaluate_zero_shot with:
         stability=config["stability"],
         seed=config["seed"],
         test_sets=list(TEST_SETS),
+        device=config["model"]["device"],
 
 
 # How well each pre-trained model learnt its teacher: its held-out synthetic split.
@@ -85,3 +89,4 @@ use rule evaluate as evaluate_pretrain with:
         stability=None,
         seed=config["seed"],
         test_sets=[],
+        device=config["model"]["device"],

@@ -49,10 +49,15 @@ rule pretrain:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(6000),
-        runtime=lambda wildcards, attempt: training_minutes(
-            config, "pretrain", reads_hdf5(config, wildcards.pretrained)
-        )
-        * attempt,
+        runtime=lambda wildcards, attempt: retried(
+            training_minutes(
+                config,
+                "pretrain",
+                reads_hdf5(config, wildcards.pretrained),
+                teacher_of(wildcards.pretrained)[1],
+            ),
+            attempt,
+        ),
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
@@ -84,8 +89,9 @@ rule train_scratch:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
-        runtime=lambda wildcards, attempt: training_minutes(config, "finetune")
-        * attempt,
+        runtime=lambda wildcards, attempt: retried(
+            training_minutes(config, "finetune"), attempt
+        ),
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
@@ -120,8 +126,9 @@ rule finetune:
     threads: config["threads"]["train"]
     resources:
         mem_mb=attempt_scaled(4000),
-        runtime=lambda wildcards, attempt: training_minutes(config, "finetune")
-        * attempt,
+        runtime=lambda wildcards, attempt: retried(
+            training_minutes(config, "finetune"), attempt
+        ),
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:

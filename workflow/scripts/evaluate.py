@@ -32,11 +32,12 @@ from synthpt.stability import stability  # noqa: E402
 
 elements = sm.params.elements
 energy_key, forces_key = label_keys(sm.params.labels)
-model = load_compiled(sm.input.model)
+device = sm.params.device
+model = load_compiled(sm.input.model, device)
 shift = None
 if "subset" in sm.input.keys():
     subset = read_structures(sm.input.subset)
-    predicted, _ = predict_compiled(model, subset)
+    predicted, _ = predict_compiled(model, subset, device=device)
     reference = [energy_forces(a, energy_key, forces_key)[0] for a in subset]
     shift = residual_shift(subset, reference, predicted, elements)
     log.info("E0 shift from %s: %s", sm.input.subset, shift)
@@ -46,7 +47,7 @@ def predicted(path, nodes=None, require_forces=True):
     """A labelled set and the model's (energies, forces) on it, re-centred where zero-shot."""
     structures = read_structures(path)
     validate_labels(structures, path, energy_key, forces_key, elements, require_forces)
-    energies, forces = predict_compiled(model, structures, nodes=nodes)
+    energies, forces = predict_compiled(model, structures, device=device, nodes=nodes)
     if shift is not None:
         energies = recentred(structures, energies, shift, elements)
     return structures, energies, forces
@@ -77,11 +78,14 @@ if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agree
     scores |= metrics_by_source(test, energy_key, forces_key, energies, forces)  # a mixed set
 
     structures = read_structures(sm.input.agreement_set)
-    predicted = with_predictions(structures, *predict_compiled(model, structures), prefix=STUDENT)
+    predictions = predict_compiled(model, structures, device=device)
+    predicted = with_predictions(structures, *predictions, prefix=STUDENT)
     scores |= student_agreement(predicted, sm.params.labels, sm.params.reference)
 if sm.params.stability:
     settings = sm.params.stability
-    scores |= stability(model, test[: settings["n_structures"]], settings, sm.params.seed)
+    scores |= stability(
+        model, test[: settings["n_structures"]], settings, sm.params.seed, device=device
+    )
 write_structures(sm.output.predictions, with_predictions(test, energies, forces))
 write_json(sm.output.metrics, scores)
 log.info("%s: %s", sm.output.metrics, scores)

@@ -10,8 +10,29 @@ from synthpt.campaign import atoms_per_structure, structure_builders, synthetic_
 from synthpt.sources import STRUCTURE_SOURCES, source_of
 from synthpt.structures import shard_groups, shards_per_job
 
-# MACE training on one core, default model size, float32 (float64: twice).
-SECONDS_PER_ATOM_STEP = 4e-4
+# MACE training, seconds per atom and optimizer step, of a model of the default's size (16
+# channels, max_L 0) in float32 (float64: twice), one CPU thread: bench/training.py measured
+# 2,820 atoms/s (3.5e-4). On one GPU: a stated figure, ~0.5% of a CPU thread (data-centre GPUs
+# train small MACE models 100-300x faster than one core), to be replaced by bench/gpu_smoke.py's
+# measurement; a GPU step costs at least GPU_STEP_SECONDS (kernel launches, a small model).
+SECONDS_PER_ATOM_STEP = {"cpu": 4e-4, "cuda": 2e-6}
+GPU_STEP_SECONDS = 0.02
+# Two idle threads train 1.7x faster than one (LAB-NOTES): speed-up threads**0.75.
+THREAD_SCALING = 0.75
+# The per-atom cost of other sizes: (channels / 16)^2 x (max_L + 1)^2. The paper model (64
+# channels, max_L 1) measured 48 atoms/s against 2,820: 59x, against 64x from this.
+REFERENCE_CHANNELS = 16
+# A scored model's prediction (forward and force pass) against a training step.
+PREDICT_PER_STEP = 0.5
+# No request above this: GPU partitions cap jobs near two days; resume carries a longer run
+# across requeues (training state at each validation pass).
+MAX_RUNTIME_MINUTES = 48 * 60
+# Rules that run a MACE model and ask for a GPU when model.device is cuda: the SLURM profile
+# (slurm/config.yaml) routes each of them to the GPU partition.
+GPU_RULES = (
+    "pretrain", "train_scratch", "finetune", "tune_scratch", "tune_finetune",
+    "evaluate", "evaluate_zero_shot", "evaluate_pretrain",
+)  # fmt: skip
 # Estimated teacher work per synthetic labelling job: a job's start-up (1-2 s) stays a few %.
 LABEL_JOB_SECONDS = 120
 # mace's HDF5 files: reading one structure and building its graph, one core (bench/hdf5.py: ~8
@@ -20,26 +41,73 @@ HDF5_SECONDS_PER_LOAD = 0.01
 HDF5_SECONDS_PER_WRITE = 0.005
 
 
-def training_minutes(config: dict, schedule: str, hdf5: bool = False) -> int:
+def seconds_per_atom_step(config: dict) -> float:
+    """Estimated training seconds per atom and step of the campaign's model on its device
+    (model.device) with its threads (threads.train; CPU only)."""
+    model = config["model"]
+    size = (model["num_channels"] / REFERENCE_CHANNELS) ** 2 * (model["max_L"] + 1) ** 2
+    seconds = SECONDS_PER_ATOM_STEP[model["device"]] * size
+    seconds *= 2 if model["dtype"] == "float64" else 1
+    if model["device"] == "cpu":
+        seconds /= config["threads"]["train"] ** THREAD_SCALING
+    return seconds
+
+
+def step_seconds(config: dict, atoms: float) -> float:
+    """One optimizer step over ``atoms`` atoms (a GPU step has a floor)."""
+    seconds = atoms * seconds_per_atom_step(config)
+    return max(seconds, GPU_STEP_SECONDS) if config["model"]["device"] == "cuda" else seconds
+
+
+def request(seconds: float, start_minutes: int = 10) -> int:
+    """A wall-time request in minutes: start-up plus twice the estimate, at most
+    MAX_RUNTIME_MINUTES."""
+    return min(start_minutes + math.ceil(2 * seconds / 60), MAX_RUNTIME_MINUTES)
+
+
+def retried(minutes: int, attempt: int) -> int:
+    """The request of retry ``attempt`` (1, 2, ...): ``minutes`` times the attempt, at most
+    MAX_RUNTIME_MINUTES (a job that resumes needs no more than one request's time)."""
+    return min(minutes * attempt, MAX_RUNTIME_MINUTES)
+
+
+def training_minutes(
+    config: dict, schedule: str, hdf5: bool = False, size: int | None = None
+) -> int:
     """Wall-time request of one training job (``pretrain`` or ``finetune`` schedule) at its
-    cap: max_epochs over the synthetic set, or max_steps batches of real structures; from HDF5
-    files, each structure also loaded once an epoch and twice before the first."""
-    settings = config[schedule]
+    cap: max_epochs over the synthetic set (or its first ``size`` structures, a portion of
+    the pre-training-size sweep), or max_steps batches of real structures; from HDF5 files,
+    each structure also loaded once an epoch and twice before the first."""
+    settings, atoms = config[schedule], atoms_per_structure(config)
     if schedule == "pretrain":
-        structures = synthetic_count(config) * settings["max_epochs"]
+        per_epoch = size or synthetic_count(config)
+        steps = math.ceil(per_epoch / settings["batch_size"]) * settings["max_epochs"]
+        structures = per_epoch * settings["max_epochs"]
     else:
-        structures = settings["max_steps"] * settings["batch_size"]
-    per_atom_step = SECONDS_PER_ATOM_STEP * (2 if config["model"]["dtype"] == "float64" else 1)
-    seconds = structures * atoms_per_structure(config) * per_atom_step
+        per_epoch, steps = 0, settings["max_steps"]
+        structures = steps * settings["batch_size"]
+    seconds = steps * step_seconds(config, structures / steps * atoms)
     if hdf5:
-        seconds += (structures + 2 * synthetic_count(config)) * HDF5_SECONDS_PER_LOAD
-    return 10 + math.ceil(2 * seconds / 60)
+        seconds += (structures + 2 * per_epoch) * HDF5_SECONDS_PER_LOAD
+    return request(seconds)
+
+
+def evaluation_minutes(config: dict, n_structures: int | None = None) -> int:
+    """Wall-time request of scoring one model on its device: predicting ``n_structures`` test
+    structures (user files: ~1000 taken), then its MD stability runs, one prediction a step."""
+    n_test = n_structures or config["real"].get("n_test", 1000)
+    atoms = atoms_per_structure(config)
+    settings = config["stability"]
+    steps = settings["n_structures"] * settings["steps"]
+    seconds = PREDICT_PER_STEP * (n_test * atoms * seconds_per_atom_step(config))
+    seconds += PREDICT_PER_STEP * steps * step_seconds(config, atoms)
+    return request(seconds, start_minutes=5)
 
 
 def preprocess_minutes(config: dict, size: int | None = None) -> int:
     """Wall-time request of writing a synthetic set (or its first ``size``) as HDF5 files."""
     structures = size or synthetic_count(config)
-    return 10 + math.ceil(2 * structures * HDF5_SECONDS_PER_WRITE / 60)
+    return request(structures * HDF5_SECONDS_PER_WRITE)
 
 
 def stream_units(config: dict, stream: str) -> int:
@@ -66,13 +134,13 @@ def shard_minutes(
 ) -> int:
     """Wall-time request of a job over ``shards`` shards."""
     seconds = shards * shard_seconds(config, stream, calls_per_unit, calculator)
-    return 5 + math.ceil(2 * seconds / 60)
+    return request(seconds, start_minutes=5)
 
 
 def test_label_minutes(config: dict, teacher: str) -> int:
     """Wall-time request of a teacher labelling the test set (user files: ~1000 taken)."""
     n_test = config["real"].get("n_test", 1000)
-    return 5 + math.ceil(2 * n_test * call_seconds(config, teacher) / 60)
+    return request(n_test * call_seconds(config, teacher), start_minutes=5)
 
 
 def label_calls(config: dict) -> int:

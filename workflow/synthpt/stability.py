@@ -21,13 +21,13 @@ class CompiledModelCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces"]
 
-    def __init__(self, model, **kwargs):
+    def __init__(self, model, device: str = "cpu", **kwargs):
         super().__init__(**kwargs)
-        self.model = model
+        self.model, self.device = model, device
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        energies, forces = predict_compiled(self.model, [self.atoms])
+        energies, forces = predict_compiled(self.model, [self.atoms], device=self.device)
         energy = float(energies[0])
         self.results = {"energy": energy, "free_energy": energy, "forces": forces[0]}
 
@@ -65,11 +65,13 @@ def time_to_failure(calculator, atoms: Atoms, settings: dict, seed: int) -> tupl
     return settings["steps"], NONE
 
 
-def stability(model, structures: list[Atoms], settings: dict, seed: int) -> dict:
+def stability(
+    model, structures: list[Atoms], settings: dict, seed: int, device: str = "cpu"
+) -> dict:
     """A model's MD record: mean steps survived over ``structures``, how many trajectories
     failed, the reason of the earliest failure, and the wall time."""
     start = time.perf_counter()
-    calculator = CompiledModelCalculator(model)
+    calculator = CompiledModelCalculator(model, device)
     runs = [
         time_to_failure(calculator, atoms, settings, seed + k) for k, atoms in enumerate(structures)
     ]

@@ -238,7 +238,10 @@ def mace_arguments(
         "error_table": "PerAtomRMSE",
         "skip_evaluate_heads": "Default",  # no final error tables: the evaluate rule scores
         "plot": False,
+        "save_cpu": None,  # a model trained on a GPU loads on a CPU node (e3nn's buffers)
     }
+    if architecture.get("cueq"):
+        args["enable_cueq"] = True  # cuequivariance kernels; mace saves the e3nn form
     if schedule.get("ema_decay"):
         args |= {"ema": None, "ema_decay": schedule["ema_decay"]}  # --ema is a bare flag
     if "radial_mlp" in architecture:

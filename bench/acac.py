@@ -1,0 +1,146 @@
+"""Real DFT that nobody here made: acetylacetone (../shared/data/acac, PBE+D3/def2-SVP) through
+the own-data template (config/own_data.yaml) with a GFN2-xTB teacher."""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from common import ROOT, snakemake, table
+
+ACAC = ROOT.parent / "shared" / "data" / "acac"
+OWN_DATA = yaml.safe_load((ROOT / "config" / "own_data.yaml").read_text())
+# Student sizes of the capacity sweep (model keys over the template's).
+STUDENTS = {
+    "c16-L0": {"num_channels": 16, "max_ell": 1, "correlation": 2},  # molecules.yaml's
+    "c32-L0": {},  # the template's
+    "c64-L0": {"num_channels": 64},
+    "c32-L1": {"max_L": 1},
+    "c32-L0-i1": {"num_interactions": 1},
+}
+
+
+def acac_missing() -> str | None:
+    """Why the acac benchmarks cannot run here (None: they can)."""
+    if not (ACAC / "train_300K.xyz").exists():
+        return f"acac data not found at {ACAC} (a copy of shared/ beside the repository)"
+    return None
+
+
+def run_campaign(config: dict, workdir, cores: int, *targets: str) -> float:
+    """Snakemake on ``config`` (its whole campaign, or ``targets``); wall seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        configfile = Path(tmp) / f"{config['campaign']}.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        start = time.perf_counter()
+        snakemake(workdir, configfile, "--cores", str(cores), *targets)
+    return time.perf_counter() - start
+
+
+def _spread(row, metric: str) -> str:
+    return f"{row[f'{metric}_mean']:.4g} ± {row[f'{metric}_std']:.2g}"
+
+
+def learning_rows(results: Path, teacher: str) -> list[tuple]:
+    """Per test set and n: fine-tuned, scratch and zero-shot (mean ± std over seeds), the
+    ratios, each gap over the larger seed std, and the fine-tunes that kept their start."""
+    import pandas as pd
+
+    summary = pd.read_csv(results / "summary.csv").set_index(["test_set", "mode", "n_real"])
+    gain = pd.read_csv(results / "pretraining_gain.csv")
+    gain = gain[gain["mode"] == "finetune"].set_index(["test_set", "n_real"])
+    rows = []
+    for (test_set, n), ratio in gain.iterrows():
+        tuned, scratch = (
+            summary.loc[(test_set, "finetune", n)],
+            summary.loc[(test_set, "scratch", n)],
+        )
+        zero = summary.loc[(test_set, "zero-shot", n)]
+        rows.append(
+            (test_set, n, _spread(tuned, "e_rmse"), _spread(scratch, "e_rmse"),
+             zero["e_rmse_mean"], ratio["e_rmse_ratio"], ratio["e_rmse_gap_over_std"],
+             _spread(tuned, "f_rmse"), _spread(scratch, "f_rmse"), zero["f_rmse_mean"],
+             ratio["f_rmse_ratio"], ratio["f_rmse_gap_over_std"], int(tuned["kept_start"]))
+        )  # fmt: skip
+    return rows
+
+
+def bench_acac(base=None, workdir=ROOT, cores=2):
+    """The template campaign on acac: how far the teacher is from the DFT and the student from
+    its teacher, then fine-tuned against scratch and zero-shot on every test set at every n."""
+    if problem := acac_missing():
+        print(f"\n(acac: {problem})")
+        return []
+    config = copy.deepcopy(base or OWN_DATA)
+    wall = run_campaign(config, workdir, cores)
+    results = Path(workdir) / "results" / config["campaign"]
+    teacher = config["teachers"][0]
+    pretrain = json.loads((results / f"metrics/pretrain/{teacher}/metrics.json").read_text())
+    table(
+        f"acac ({config['campaign']}, {wall:.0f} s wall): the student against its teacher and"
+        " the teacher against the DFT on the headline test set",
+        ["student E vs teacher", "student F vs teacher", "teacher E vs DFT", "teacher F vs DFT",
+         "student F vs teacher (held-out synthetic)", "epochs", "stopped by", "pretrain s"],
+        [(pretrain["student_e_rmse"], pretrain["student_f_rmse"], pretrain["teacher_e_rmse"],
+          pretrain["teacher_f_rmse"], pretrain["f_rmse"], pretrain["epochs"],
+          pretrain["stopped_by"], pretrain["train_s"])],
+    )  # fmt: skip
+    seeds = config["subsets"]["seeds"]
+    rows = learning_rows(results, teacher)
+    table(
+        f"acac: test errors (E meV/atom, F eV/Å), mean ± std over seeds {seeds}, each seed its"
+        f" own subsets (subsets.draw {config['subsets'].get('draw', 'per_seed')})",
+        ["test set", "n", "fine-tuned E", "scratch E", "zero-shot E", "E ratio", "E gap/std",
+         "fine-tuned F", "scratch F", "zero-shot F", "F ratio", "F gap/std", "kept start"],
+        rows,
+    )  # fmt: skip
+    return rows
+
+
+def bench_acac_capacity(base=None, workdir=ROOT, cores=2, students=None, max_epochs=None):
+    """How large a student learns its teacher on acac: the template's pre-training at each
+    size of ``students`` (model keys) on the template campaign's own labels (copied), scored
+    against the teacher on the headline test set beside the teacher against the DFT; CPU
+    seconds per epoch from the training record (one thread)."""
+    import shutil
+
+    if problem := acac_missing():
+        print(f"\n(acac capacity: {problem})")
+        return []
+    base = copy.deepcopy(base or OWN_DATA)
+    source = Path(workdir) / "results" / base["campaign"]
+    teacher = base["teachers"][0]
+    if not (source / "synthetic" / teacher / "valid.extxyz").exists():
+        run_campaign(
+            base, workdir, cores, f"results/{base['campaign']}/synthetic/{teacher}/valid.extxyz"
+        )
+    rows = []
+    for name, model in (students or STUDENTS).items():
+        config = copy.deepcopy(base)
+        config["model"].update(model)
+        if max_epochs:
+            config["pretrain"]["max_epochs"] = max_epochs
+        config["campaign"] = f"{base['campaign']}-{name}"
+        results = Path(workdir) / "results" / config["campaign"]
+        for part in ("structures", "synthetic", "real"):
+            if not (results / part).exists():
+                shutil.copytree(source / part, results / part)
+        target = f"results/{config['campaign']}/metrics/pretrain/{teacher}/metrics.json"
+        run_campaign(config, workdir, cores, target)
+        m = json.loads((Path(workdir) / target).read_text())
+        rows.append((name, m["student_e_rmse"], m["student_f_rmse"], m["teacher_e_rmse"],
+                     m["teacher_f_rmse"], m["f_rmse"], m["epochs"], m["stopped_by"],
+                     m["train_s"] / max(m["epochs"], 1)))  # fmt: skip
+        print(f"acac capacity: {rows[-1]}", flush=True)
+    table(
+        f"acac student capacity: pre-trained on {teacher} labels, scored on the headline test"
+        " set (E meV/atom centred, F eV/Å)",
+        ["student", "E vs teacher", "F vs teacher", "teacher E vs DFT", "teacher F vs DFT",
+         "F vs teacher (held-out synthetic)", "epochs", "stopped by", "s per epoch"],
+        rows,
+    )  # fmt: skip
+    return rows
