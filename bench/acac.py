@@ -35,7 +35,7 @@ def run_campaign(config: dict, workdir, cores: int, *targets: str) -> float:
     """Snakemake on ``config`` (its whole campaign, or ``targets``); wall seconds."""
     with tempfile.TemporaryDirectory() as tmp:
         configfile = Path(tmp) / f"{config['campaign']}.yaml"
-        configfile.write_text(yaml.safe_dump(config))
+        configfile.write_text(yaml.safe_dump(config, sort_keys=False))
         start = time.perf_counter()
         snakemake(workdir, configfile, "--cores", str(cores), *targets)
     return time.perf_counter() - start

@@ -223,3 +223,11 @@ def test_each_named_test_set_gets_its_rows_summaries_and_panel(metric_files, tmp
     assert not [line for line in axes[3].get_lines() if line.get_linestyle() == "--"]
     assert [t.get_text() for t in axes[0].get_xticklabels()] == ["10", "20", "40", "80"]
     assert len(axes[0].collections) == 2  # the seed bands of scratch and finetune
+    # an energy-only set (a NEB path): its force panel says so instead of failing on log axes
+    energy_only = summary.assign(
+        f_rmse_mean=lambda s: s["f_rmse_mean"].where(s[TEST_SET] == "md300"),
+        f_rmse_std=lambda s: s["f_rmse_std"].where(s[TEST_SET] == "md300"),
+    )
+    figure = plot_learning_curves(energy_only, tmp_path / "energy-only.png", teachers)
+    assert [t.get_text() for t in figure.axes[3].texts] == ["no labels in this set"]
+    assert not figure.axes[3].get_lines() and figure.axes[2].get_lines()

@@ -207,6 +207,11 @@ def plot_learning_curves(summary: pd.DataFrame, path, teachers: pd.DataFrame | N
     for row, name in zip(axes, names, strict=True):
         part = summary[summary[TEST_SET] == name]
         for ax, (metric, title) in zip(row, METRICS.items(), strict=True):
+            ax.set_title(f"test set {name}", fontsize=9)
+            if part[f"{metric}_mean"].isna().all():  # an energy-only set
+                ax.text(0.5, 0.5, "no labels in this set", ha="center", transform=ax.transAxes)
+                ax.set_ylabel(title)
+                continue
             for (teacher, mode), group in part.groupby(["teacher", "mode"]):
                 group = group.sort_values("n_real")
                 mean, std = group[f"{metric}_mean"], group[f"{metric}_std"].fillna(0.0)
@@ -227,16 +232,12 @@ def plot_learning_curves(summary: pd.DataFrame, path, teachers: pd.DataFrame | N
             sizes = sorted(part["n_real"].unique())
             ax.set_xticks(sizes, [str(n) for n in sizes])
             ax.xaxis.set_minor_locator(NullLocator())
-            if part[f"{metric}_mean"].notna().any():
-                low, high = ax.get_ylim()
-                ticks = [t for t in _round_ticks(low, high) if low <= t <= high]
-                ax.yaxis.set_ticks(ticks, [f"{t:g}" for t in ticks])
-                ax.yaxis.set_minor_locator(NullLocator())
-            else:
-                ax.text(0.5, 0.5, "no labels in this set", ha="center", transform=ax.transAxes)
+            low, high = ax.get_ylim()
+            ticks = [t for t in _round_ticks(low, high) if low <= t <= high]
+            ax.yaxis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+            ax.yaxis.set_minor_locator(NullLocator())
             ax.set_xlabel("real training structures")
             ax.set_ylabel(title)
-            ax.set_title(f"test set {name}", fontsize=9)
             ax.grid(True, which="both", alpha=0.3)
     axes[0][1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     fig.savefig(path, dpi=150)
