@@ -231,3 +231,20 @@ def test_each_named_test_set_gets_its_rows_summaries_and_panel(metric_files, tmp
     figure = plot_learning_curves(energy_only, tmp_path / "energy-only.png", teachers)
     assert [t.get_text() for t in figure.axes[3].texts] == ["no labels in this set"]
     assert not figure.axes[3].get_lines() and figure.axes[2].get_lines()
+
+
+def test_a_student_farther_from_its_teacher_than_the_teacher_from_the_dft_names_the_way_out():
+    from synthpt.aggregate import farther_than_teacher
+
+    pretraining = pd.DataFrame(
+        [
+            {"pretrained": "nep", "teacher": "nep", "student_f_rmse": 0.807,
+             "teacher_f_rmse": 0.675, "student_farther": True},
+            {"pretrained": "gfn2", "teacher": "gfn2", "student_f_rmse": 0.045,
+             "teacher_f_rmse": 0.476, "student_farther": False},
+        ]
+    )  # fmt: skip
+    (warning,) = farther_than_teacher(pretraining)
+    assert warning.startswith("pre-trained model nep: 0.807 eV/Å from its teacher nep")
+    assert "model.num_channels 32-64, max_L 1" in warning and "acaccapacity" in warning
+    assert farther_than_teacher(pretraining.drop(columns="student_farther")) == []

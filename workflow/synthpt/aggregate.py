@@ -351,8 +351,10 @@ def farther_than_teacher(pretraining: pd.DataFrame) -> list[str]:
     return [
         f"pre-trained model {row.pretrained}: {row.student_f_rmse:.3f} eV/Å from its teacher"
         f" {row.teacher}, which is {row.teacher_f_rmse:.3f} eV/Å from the reference on the same"
-        " structures: the student has not learnt its teacher (a larger model, or a longer"
-        " pre-training: model.num_channels, pretrain.patience / min_delta / max_epochs)"
+        " structures: the student has not learnt its teacher, and fine-tuning cannot make up"
+        " for it. The way out: a larger student (model.num_channels 32-64, max_L 1, max_ell 2,"
+        " correlation 3: config/own_data.yaml's model and up; bench/run.py acaccapacity"
+        " measures sizes) or a longer pre-training (pretrain.patience / min_delta / max_epochs)"
         for row in pretraining.itertuples()
         if row.student_farther
     ]
