@@ -201,7 +201,10 @@ def test_each_named_test_set_gets_its_rows_summaries_and_panel(metric_files, tmp
         row = json.loads(path.read_text())
         worse = {k: row[k] * 3 for k in ("e_rmse", "f_rmse")} | {"n_test": 15}
         headline_scores = {k: row[k] for k in ("e_rmse", "f_rmse", "e_mae", "f_mae", "n_test")}
-        row["test_sets"] = {"md300": headline_scores, "dihedral": {**headline_scores, **worse}}
+        row["test_sets"] = [  # in the campaign's order, not the JSON file's sorted keys
+            {"test_set": "md300", **headline_scores},
+            {"test_set": "dihedral", **headline_scores, **worse},
+        ]
         path.write_text(json.dumps(row))
     table = collect(metric_files)
     assert len(table) == 32 and list(dict.fromkeys(table[TEST_SET])) == ["md300", "dihedral"]

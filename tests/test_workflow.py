@@ -288,3 +288,22 @@ def test_report_holds_the_plots_and_tables(campaign):
     names = zipfile.ZipFile(report).namelist()
     for name in ("learning_curves.png", "parity.png", "cost.png", "learning_curves.csv"):
         assert any(n.endswith(name) for n in names), (name, names[:20])
+
+
+def test_changing_one_modes_rate_reruns_that_mode_alone(campaign, tmp_path):
+    """A model's params hold its own mode's rate, not the whole lr spec: pinning finetune's
+    rate (auto before) leaves scratch's (0.01 both times) and every scratch model alone."""
+    import yaml
+
+    root, workdir, _ = campaign
+    config = yaml.safe_load(TINY.read_text())
+    assert config["finetune"]["lr"] == {"scratch": 0.01, "finetune": "auto"}
+    config["finetune"]["lr"] = 0.01
+    changed = tmp_path / "tiny.yaml"
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))
+    run = snakemake(root, workdir, "--dry-run", configfile=changed)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.MULTILINE))
+    assert "train_scratch" not in jobs and "tune_scratch" not in jobs
+    # finetune and replay (a strategy without its own rate takes finetune's) at n = 4 and 8
+    assert int(jobs["finetune"]) == 4

@@ -48,6 +48,7 @@ from synthpt.hdf5 import (
     portion_size,
 )
 from synthpt.strategies import STRATEGIES
+from synthpt.training import learning_rate
 from synthpt.tuning import (
     CHOSEN as TUNING_CHOICE,
     TuningRun,
@@ -219,9 +220,11 @@ def attempt_scaled(base):
     return lambda wildcards, attempt: base * attempt
 
 
-def training_settings(schedule):
-    """Everything a training job reads from the config (a change reruns the job)."""
-    return {
+def training_settings(schedule, mode=None):
+    """Everything a training job of ``mode`` reads from the config (a change reruns the job):
+    its own mode's rate (a number, or auto: then its tuning choice is an input), not the
+    whole lr spec, so that changing one mode's rate reruns that mode alone."""
+    settings = {
         "seed": config["seed"],
         "elements": config["elements"],
         "reference": config["reference"],
@@ -236,6 +239,9 @@ def training_settings(schedule):
         },
         **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }
+    if mode is not None:
+        settings["schedule"]["lr"] = learning_rate(config[schedule], mode)
+    return settings
 
 
 def calculator_settings(name):

@@ -96,7 +96,7 @@ rule train_scratch:
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
         mode="scratch",
-        settings=training_settings("finetune"),
+        settings=training_settings("finetune", "scratch"),
         work_dir=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/work",
     script:
         "../scripts/train.py"
@@ -133,7 +133,7 @@ rule finetune:
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
     params:
         mode=lambda wildcards: wildcards.strategy,
-        settings=training_settings("finetune"),
+        settings=lambda wildcards: training_settings("finetune", wildcards.strategy),
         # read by train.py through the table; here so that a changed entry reruns its models
         strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
         work_dir=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/work",
@@ -157,7 +157,7 @@ use rule train_scratch as tune_scratch with:
         f"{BENCHMARKS}/tuning/scratch/lr{{lr}}.tsv"
     params:
         mode="scratch",
-        settings=training_settings("finetune"),
+        settings=training_settings("finetune", "scratch"),
         lr=lambda wildcards: float(wildcards.lr),
         seed=TUNING_SEED,
         work_dir=f"{RESULTS}/tuning/scratch/lr{{lr}}/work",
@@ -180,7 +180,7 @@ use rule finetune as tune_finetune with:
         f"{BENCHMARKS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}.tsv"
     params:
         mode=lambda wildcards: wildcards.strategy,
-        settings=training_settings("finetune"),
+        settings=lambda wildcards: training_settings("finetune", wildcards.strategy),
         strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
         lr=lambda wildcards: float(wildcards.lr),
         seed=TUNING_SEED,

@@ -57,17 +57,17 @@ nodes = []
 test, energies, forces = predicted(sm.input.test, nodes)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
 scores = sm.params.identity | metrics(test, energy_key, forces_key, energies, forces) | cost(record)
-if sm.params.test_sets:  # every named set, the headline (sm.input.test) first
-    scores["test_sets"] = {
-        sm.params.test_sets[0]: metrics(test, energy_key, forces_key, energies, forces)
-    }
+if sm.params.test_sets:  # every named set in order (a list: JSON keys are sorted)
+    headline = metrics(test, energy_key, forces_key, energies, forces)
+    scores["test_sets"] = [{"test_set": sm.params.test_sets[0], **headline}]
     others = zip(
         sm.params.test_sets[1:], sm.input.tests[1:], sm.output.set_predictions, strict=True
     )
     for name, path, output in others:
         structures, set_energies, set_forces = predicted(path, require_forces=False)
-        scores["test_sets"][name] = metrics(
-            structures, energy_key, forces_key, set_energies, set_forces
+        scores["test_sets"].append(
+            {"test_set": name}
+            | metrics(structures, energy_key, forces_key, set_energies, set_forces)
         )
         write_structures(output, with_predictions(structures, set_energies, set_forces))
 if per_atom_key(sm.params.labels) in test[0].arrays:  # a teacher's per-atom energies

@@ -28,8 +28,8 @@ def collect(metric_files) -> pd.DataFrame:
     rows = []
     for path in metric_files:
         row = json.loads(open(path).read())
-        for name, scores in (row.pop("test_sets", None) or {HEADLINE_TEST: {}}).items():
-            rows.append(row | scores | {TEST_SET: name})
+        for scores in row.pop("test_sets", None) or [{TEST_SET: HEADLINE_TEST}]:
+            rows.append(row | scores)
     elements = sorted({key for row in rows for key in row if key.startswith(ELEMENT_FORCES)})
     table = pd.DataFrame(rows, columns=[*COLUMNS, *elements, *TIMES[len(IDENTITY) :]])
     order = {name: i for i, name in enumerate(dict.fromkeys(table[TEST_SET]))}
