@@ -85,3 +85,31 @@ def test_the_teacher_is_scored_against_the_dft_and_the_plots_are_made(acac_campa
     assert agreement["n_structures"] == 650
     for plot in ("learning_curves", "parity", "cost", "stability", "coverage"):
         assert (results / "plots" / f"{plot}.png").stat().st_size > 10_000
+
+
+def test_acac_benches_read_the_campaign_and_pretrain_each_student(acac_campaign, capsys):
+    """Smoke tests of bench/run.py acac and acaccapacity on the tiny acac campaign."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import run as bench
+
+    config, results = acac_campaign
+    workdir = results.parent.parent
+    rows = bench.bench_acac(base=config, workdir=workdir, cores=2)
+    assert [(row[0], row[1]) for row in rows] == [
+        (name, n) for name in config["real"]["test"] for n in (4, 8)
+    ]
+    gain = pd.read_csv(results / "pretraining_gain.csv").set_index(["test_set", "mode", "n_real"])
+    assert rows[0][5] == pytest.approx(gain.loc[("md300", "finetune", 4), "e_rmse_ratio"])
+    out = capsys.readouterr().out
+    assert "the student against its teacher and the teacher against the DFT" in out
+    students = {"c4": {"num_channels": 4}}
+    (row,) = bench.bench_acac_capacity(
+        base=config, workdir=workdir, cores=2, students=students, max_epochs=1
+    )
+    student = json.loads(
+        (workdir / f"results/{config['campaign']}-c4/metrics/pretrain/gfn2/metrics.json").read_text()
+    )
+    assert row[0] == "c4" and row[2] == pytest.approx(student["student_f_rmse"])
+    assert row[4] == pytest.approx(0.476, abs=0.005) and row[6] == 1 and row[8] > 0
