@@ -109,7 +109,9 @@ def test_acac_benches_read_the_campaign_and_pretrain_each_student(acac_campaign,
         base=config, workdir=workdir, cores=2, students=students, max_epochs=1
     )
     student = json.loads(
-        (workdir / f"results/{config['campaign']}-c4/metrics/pretrain/gfn2/metrics.json").read_text()
+        (
+            workdir / f"results/{config['campaign']}-c4/metrics/pretrain/gfn2/metrics.json"
+        ).read_text()
     )
     assert row[0] == "c4" and row[2] == pytest.approx(student["student_f_rmse"])
     assert row[4] == pytest.approx(0.476, abs=0.005) and row[6] == 1 and row[8] > 0

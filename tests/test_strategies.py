@@ -193,3 +193,36 @@ def test_a_fine_tune_that_never_beats_its_start_publishes_the_start(foundation):
     ):
         np.testing.assert_allclose(energies, start_e, rtol=1e-10)
         np.testing.assert_allclose(np.concatenate(forces), np.concatenate(start_f), atol=1e-10)
+
+
+def test_replayed_teacher_labels_sit_on_the_replay_heads_energy_zero(tiny_model, cells):
+    """The two heads of a replay run have different energy zeros: the real head's (the
+    reference's, to which fine-tuning re-centres the foundation's E0s) and the teacher's. mace
+    gives the replay head the foundation's E0s, so the teacher's replayed energies are moved by
+    the E0s' shift: the refitted model then starts near them, not tens of eV/atom off."""
+    import numpy as np
+
+    from synthpt.e0s import model_e0s, refit_model_e0s
+    from synthpt.evaluate import predict
+    from synthpt.training import replay_structures, replay_zero_shift
+
+    teacher_energies, _ = predict(tiny_model, cells)  # the student's own teacher-like labels
+    synthetic = []
+    for atoms, energy in zip(cells, teacher_energies, strict=True):
+        atoms = atoms.copy()
+        atoms.info["snap_energy"] = float(energy)
+        atoms.arrays["snap_forces"] = np.zeros((len(atoms), 3))
+        synthetic.append(atoms)
+    reference = [float(e) - 48.0 * len(a) for e, a in zip(teacher_energies, cells, strict=True)]
+    own = model_e0s(tiny_model)
+    refitted = refit_model_e0s(tiny_model, cells, reference, teacher_energies, ["C"])
+    assert refitted[6] == pytest.approx(own[6] - 48.0)
+    keys = ("gfn1_energy", "gfn1_forces")
+    replayed = replay_structures(
+        synthetic, 3, 1, ("snap_energy", "snap_forces"), keys, replay_zero_shift(own, refitted)
+    )
+    start, _ = predict(tiny_model, replayed)  # the replay head's start: the refitted model
+    errors = [(e - a.info[keys[0]]) / len(a) for e, a in zip(start, replayed, strict=True)]
+    assert np.abs(errors).max() < 1e-6  # eV/atom; unshifted labels: 48 eV/atom off
+    unshifted = replay_structures(synthetic, 3, 1, ("snap_energy", "snap_forces"), keys)
+    assert unshifted[0].info[keys[0]] - replayed[0].info[keys[0]] == pytest.approx(48.0 * 64)

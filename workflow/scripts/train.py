@@ -49,7 +49,10 @@ if plan.from_pretrained:
     from synthpt.e0s import refit_model_e0s
     from synthpt.evaluate import load_model, predict
 
+    from synthpt.e0s import model_e0s
+
     pretrained = load_model(sm.input.pretrained, model_config["dtype"])
+    own_e0s = model_e0s(pretrained)  # the teacher's energy zero
     predicted, _ = predict(pretrained, train)
     e0s = refit_model_e0s(pretrained, train, energies, predicted, settings["elements"])
 elif plan.e0s == "given":
@@ -78,14 +81,17 @@ def write_work_files():
         torch.save(pretrained, foundation)
     if replay:
         from synthpt.campaign import teacher_of
-        from synthpt.training import REPLAY_VALID, replay_structures
+        from synthpt.training import REPLAY_VALID, replay_structures, replay_zero_shift
 
         keys = label_keys(teacher_of(sm.wildcards.pretrained)[0])
+        shift = replay_zero_shift(own_e0s, e0s)
         for name, pool, count in (
             ("pt_train_file", replay_pool, plan.replay),
             ("pt_valid_file", read_structures(sm.input.replay_valid), REPLAY_VALID),
         ):
-            chosen = replay_structures(pool, count, int(seed), keys, (energy_key, forces_key))
+            chosen = replay_structures(
+                pool, count, int(seed), keys, (energy_key, forces_key), shift
+            )
             write_structures(replay[name], chosen)
 
 

@@ -154,9 +154,13 @@ def training_plan(
 REPLAY_VALID = 10  # pre-training structures the replay head validates on (mace needs some)
 
 
-def replay_structures(pool, count, seed: int, labels: tuple[str, str], keys: tuple[str, str]):
+def replay_structures(
+    pool, count, seed: int, labels: tuple[str, str], keys: tuple[str, str], shift=None
+):
     """``count`` structures of ``pool`` (all, if fewer) drawn with ``seed``, their ``labels``
-    (energy, forces keys: the teacher's) copied under ``keys`` (the run's own)."""
+    (energy, forces keys: the teacher's) copied under ``keys`` (the run's own). ``shift``
+    (per atomic number, eV; ``replay_zero_shift``) moves the teacher's energies onto the energy
+    zero of the head that replays them."""
     import numpy as np
 
     if count < len(pool):
@@ -164,10 +168,19 @@ def replay_structures(pool, count, seed: int, labels: tuple[str, str], keys: tup
     out = []
     for atoms in pool:
         atoms = atoms.copy()
-        atoms.info[keys[0]] = atoms.info[labels[0]]
+        offset = sum(shift.get(int(z), 0.0) for z in atoms.numbers) if shift else 0.0
+        atoms.info[keys[0]] = atoms.info[labels[0]] + offset
         atoms.arrays[keys[1]] = atoms.arrays[labels[1]]
         out.append(atoms)
     return out
+
+
+def replay_zero_shift(pretrained_e0s: dict, refitted_e0s: dict) -> dict[int, float]:
+    """Per element, how far the foundation's E0s moved from the pre-trained model's own (the
+    teacher's zero) when re-centred on the real subset: mace gives the replay head the
+    foundation's E0s, so the teacher's replayed labels must move by as much (else that head
+    starts ~48 eV/atom off on carbon: GFN1-xTB's zero against SNAP's)."""
+    return {z: refitted_e0s[z] - pretrained_e0s[z] for z in refitted_e0s}
 
 
 def write_replay_foundation(source, target) -> None:
