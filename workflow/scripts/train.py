@@ -46,10 +46,8 @@ if not hdf5:
     energies = [energy_forces(a, energy_key, forces_key)[0] for a in train]
 
 if plan.from_pretrained:
-    from synthpt.e0s import refit_model_e0s
+    from synthpt.e0s import model_e0s, refit_model_e0s
     from synthpt.evaluate import load_model, predict
-
-    from synthpt.e0s import model_e0s
 
     pretrained = load_model(sm.input.pretrained, model_config["dtype"])
     own_e0s = model_e0s(pretrained)  # the teacher's energy zero
