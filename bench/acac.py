@@ -69,14 +69,15 @@ def learning_rows(results: Path, teacher: str) -> list[tuple]:
     return rows
 
 
-def bench_acac(base=None, workdir=ROOT, cores=2):
+def bench_acac(base=None, workdir=ROOT, cores=2, args=()):
     """The template campaign on acac: how far the teacher is from the DFT and the student from
-    its teacher, then fine-tuned against scratch and zero-shot on every test set at every n."""
+    its teacher, then fine-tuned against scratch and zero-shot on every test set at every n.
+    ``args``: further Snakemake arguments (e.g. --rerun-triggers)."""
     if problem := acac_missing():
         print(f"\n(acac: {problem})")
         return []
     config = copy.deepcopy(base or OWN_DATA)
-    wall = run_campaign(config, workdir, cores)
+    wall = run_campaign(config, workdir, cores, *args)
     results = Path(workdir) / "results" / config["campaign"]
     teacher = config["teachers"][0]
     pretrain = json.loads((results / f"metrics/pretrain/{teacher}/metrics.json").read_text())
