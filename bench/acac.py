@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import ROOT, snakemake, table
+from common import ROOT, reuse_labels, snakemake, table
 
 ACAC = ROOT.parent / "shared" / "data" / "acac"
 OWN_DATA = yaml.safe_load((ROOT / "config" / "own_data.yaml").read_text())
@@ -107,8 +107,6 @@ def bench_acac_capacity(base=None, workdir=ROOT, cores=2, students=None, max_epo
     size of ``students`` (model keys) on the template campaign's own labels (copied), scored
     against the teacher on the headline test set beside the teacher against the DFT; CPU
     seconds per epoch from the training record (one thread)."""
-    import shutil
-
     if problem := acac_missing():
         print(f"\n(acac capacity: {problem})")
         return []
@@ -127,9 +125,7 @@ def bench_acac_capacity(base=None, workdir=ROOT, cores=2, students=None, max_epo
             config["pretrain"]["max_epochs"] = max_epochs
         config["campaign"] = f"{base['campaign']}-{name}"
         results = Path(workdir) / "results" / config["campaign"]
-        for part in ("structures", "synthetic", "real"):
-            if not (results / part).exists():
-                shutil.copytree(source / part, results / part)
+        reuse_labels(source, results)
         target = f"results/{config['campaign']}/metrics/pretrain/{teacher}/metrics.json"
         run_campaign(config, workdir, cores, target)
         m = json.loads((Path(workdir) / target).read_text())

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from common import DEFAULT, ROOT, snakemake, table
+from common import DEFAULT, ROOT, reuse_labels, snakemake, table
 
 
 def bench_capacity(base=None, workdir=ROOT, channels=(8, 16, 32), cores=2):
@@ -16,7 +16,6 @@ def bench_capacity(base=None, workdir=ROOT, channels=(8, 16, 32), cores=2):
     synthetic cells and, beside the teacher against the reference, on the agreement (test)
     structures. Reuses results/<campaign>'s structures and labels (copied, mtimes kept)."""
     import json
-    import shutil
 
     base = base or DEFAULT
     source = Path(workdir) / "results" / base["campaign"]
@@ -30,9 +29,7 @@ def bench_capacity(base=None, workdir=ROOT, channels=(8, 16, 32), cores=2):
         config["model"]["num_channels"] = width
         config["campaign"] = f"{base['campaign']}-c{width}"
         results = Path(workdir) / "results" / config["campaign"]
-        for part in ("structures", "synthetic", "real"):
-            if not (results / part).exists():
-                shutil.copytree(source / part, results / part)
+        reuse_labels(source, results)
         with tempfile.TemporaryDirectory() as tmp:
             configfile = Path(tmp) / "capacity.yaml"
             configfile.write_text(yaml.safe_dump(config))

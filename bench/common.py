@@ -45,3 +45,14 @@ def metrics(results: Path, model: str) -> dict:
     import json
 
     return json.loads((Path(results) / "metrics" / model / "metrics.json").read_text())
+
+
+def reuse_labels(source: Path, results: Path) -> None:
+    """Give campaign folder ``results`` the structures, synthetic labels and real data of
+    ``source`` (copied, mtimes kept: Snakemake finds them done), so a variant of a campaign
+    retrains without relabelling."""
+    import shutil
+
+    for part in ("structures", "synthetic", "real"):
+        if not (results / part).exists():
+            shutil.copytree(source / part, results / part)
