@@ -56,9 +56,9 @@ def predicted(path, nodes=None, require_forces=True):
 nodes = []
 test, energies, forces = predicted(sm.input.test, nodes)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
-scores = sm.params.identity | metrics(test, energy_key, forces_key, energies, forces) | cost(record)
+headline = metrics(test, energy_key, forces_key, energies, forces)
+scores = sm.params.identity | headline | cost(record)
 if sm.params.test_sets:  # every named set in order (a list: JSON keys are sorted)
-    headline = metrics(test, energy_key, forces_key, energies, forces)
     scores["test_sets"] = [{"test_set": sm.params.test_sets[0], **headline}]
     others = zip(
         sm.params.test_sets[1:], sm.input.tests[1:], sm.output.set_predictions, strict=True
@@ -79,8 +79,8 @@ if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agree
 
     structures = read_structures(sm.input.agreement_set)
     predictions = predict_compiled(model, structures, device=device)
-    predicted = with_predictions(structures, *predictions, prefix=STUDENT)
-    scores |= student_agreement(predicted, sm.params.labels, sm.params.reference)
+    student = with_predictions(structures, *predictions, prefix=STUDENT)
+    scores |= student_agreement(student, sm.params.labels, sm.params.reference)
 if sm.params.stability:
     settings = sm.params.stability
     scores |= stability(
