@@ -38,7 +38,6 @@ from synthpt.campaign import (
     pretraining_seed,
     reads_hdf5,
     test_set_paths,
-    TEST_SET_NAME,
 )
 from synthpt.hdf5 import (
     DATA_PATH_KEYS,

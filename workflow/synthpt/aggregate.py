@@ -198,8 +198,10 @@ def plot_learning_curves(summary: pd.DataFrame, path, teachers: pd.DataFrame | N
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullLocator
 
+    from synthpt.campaign import HEADLINE_TEST
+
     if TEST_SET not in summary:
-        summary = summary.assign(**{TEST_SET: "test"})
+        summary = summary.assign(**{TEST_SET: HEADLINE_TEST})
     names = list(dict.fromkeys(summary[TEST_SET]))
     fig, axes = plt.subplots(
         len(names), 2, figsize=(10.5, 3.4 * len(names)), squeeze=False, constrained_layout=True

@@ -126,7 +126,6 @@ def file_list(paths: str | list[str]) -> list[str]:
 
 
 HEADLINE_TEST = "test"  # the name of a campaign's one test set (computed, or files unnamed)
-TEST_SET_NAME = r"[A-Za-z0-9_]+"
 
 
 def test_sets(config: dict) -> dict[str, list[str]]:

@@ -92,10 +92,15 @@ def training_minutes(
     return request(seconds)
 
 
-def evaluation_minutes(config: dict, n_structures: int | None = None) -> int:
-    """Wall-time request of scoring one model on its device: predicting ``n_structures`` test
-    structures (user files: ~1000 taken), then its MD stability runs, one prediction a step."""
-    n_test = n_structures or config["real"].get("n_test", 1000)
+def test_structures(config: dict) -> int:
+    """Structures of the campaign's test set (user files: ~1000 taken, for estimates)."""
+    return config["real"].get("n_test", 1000)
+
+
+def evaluation_minutes(config: dict) -> int:
+    """Wall-time request of scoring one model on its device: predicting the test structures,
+    then its MD stability runs, one prediction a step."""
+    n_test = test_structures(config)
     atoms = atoms_per_structure(config)
     settings = config["stability"]
     steps = settings["n_structures"] * settings["steps"]
@@ -138,9 +143,8 @@ def shard_minutes(
 
 
 def test_label_minutes(config: dict, teacher: str) -> int:
-    """Wall-time request of a teacher labelling the test set (user files: ~1000 taken)."""
-    n_test = config["real"].get("n_test", 1000)
-    return request(n_test * call_seconds(config, teacher), start_minutes=5)
+    """Wall-time request of a teacher labelling the test set."""
+    return request(test_structures(config) * call_seconds(config, teacher), start_minutes=5)
 
 
 def label_calls(config: dict) -> int:
