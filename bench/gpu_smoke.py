@@ -69,25 +69,12 @@ def mace_device(log: Path) -> str | None:
     return next((name for name, line in DEVICE_LINE.items() if line in text), None)
 
 
-def max_weight_difference(a: Path, b: Path) -> float:
-    import torch
-
-    first = torch.load(a, weights_only=False).state_dict()
-    second = torch.load(b, weights_only=False).state_dict()
-    assert first.keys() == second.keys()
-    return max(
-        float((first[k].double() - second[k].double()).abs().max())
-        for k in first
-        if first[k].numel()
-    )
-
-
 def bench_gpu_smoke(workdir=None, device=None, epochs=3, cueq=None, resume_steps=120):
     """Each check's row: what, the figure, pass or fail. ``cueq`` (default: on a GPU where
     cuequivariance imports) also measures throughput with --enable_cueq."""
     import os
 
-    from resume import kill_and_resume, specs, time_run
+    from resume import kill_and_resume, max_weight_difference, specs, time_run
     from training import training_throughput
 
     from synthpt.e0s import e0s_argument

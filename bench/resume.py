@@ -68,6 +68,20 @@ def weights_equal(a: Path, b: Path) -> bool:
     return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
 
 
+def max_weight_difference(a: Path, b: Path) -> float:
+    """The largest change of any weight between two saved models (GPU resume: a tolerance)."""
+    import torch
+
+    first = torch.load(a, weights_only=False).state_dict()
+    second = torch.load(b, weights_only=False).state_dict()
+    assert first.keys() == second.keys()
+    return max(
+        float((first[k].double() - second[k].double()).abs().max())
+        for k in first
+        if first[k].numel()
+    )
+
+
 def kill_and_resume(spec: dict, delay: float, signal_name: str) -> dict:
     """Start ``spec``, send ``signal_name`` ``delay`` s after its first training state, start
     it again to the end."""
