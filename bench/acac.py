@@ -141,3 +141,59 @@ def bench_acac_capacity(base=None, workdir=ROOT, cores=2, students=None, max_epo
         rows,
     )  # fmt: skip
     return rows
+
+
+# Fine-tuning schedules of the schedule study (finetune keys over the template's).
+SCHEDULES = {
+    "template": {},
+    "energy x10": {"energy_weight": 3000.0},
+    "energy x100": {"energy_weight": 30000.0},
+    "scratch cap x3": {"max_steps": {"scratch": 12000, "finetune": 4000}},
+}
+PRETRAINED_PARTS = ("structures", "synthetic", "real", "models/pretrain", "metrics/pretrain")
+
+
+def bench_acac_schedule(
+    base=None, workdir=ROOT, cores=2, schedules=None, modes=("finetune", "scratch"), n=None,
+    seed=None, args=(),
+):  # fmt: skip
+    """Fine-tuning schedules on acac at the smallest n (or ``n``): each of ``schedules``
+    (finetune keys) from the template campaign's own pre-trained model, labels and subsets
+    (copied), for ``modes`` at the first seed (or ``seed``): what the run kept, after how many
+    steps and why it stopped, and its errors on every test set (E meV/atom, F eV/Å).
+    ``args``: further Snakemake options (e.g. --rerun-triggers)."""
+    if problem := acac_missing():
+        print(f"\n(acac schedule: {problem})")
+        return []
+    base = copy.deepcopy(base or OWN_DATA)
+    source = Path(workdir) / "results" / base["campaign"]
+    teacher = base["teachers"][0]
+    n, seed = n or min(base["subsets"]["sizes"]), seed or base["subsets"]["seeds"][0]
+    pretrained = f"results/{base['campaign']}/models/pretrain/{teacher}/mace.model"
+    run_campaign(base, workdir, cores, *args, "--", pretrained)
+    folders = {"finetune": f"finetune/{teacher}", "scratch": "scratch"}
+    rows = []
+    for name, schedule in (schedules or SCHEDULES).items():
+        config = copy.deepcopy(base)
+        config["finetune"].update(schedule)
+        if schedule:
+            config["campaign"] = f"{base['campaign']}-{name.replace(' ', '-')}"
+        results = Path(workdir) / "results" / config["campaign"]
+        if schedule:
+            reuse_labels(source, results, PRETRAINED_PARTS)
+        metrics = f"results/{config['campaign']}/metrics/{{}}/n{n}/seed{seed}/metrics.json"
+        targets = [metrics.format(folders[mode]) for mode in modes]
+        wall = run_campaign(config, workdir, cores, *args, "--", *targets)
+        for mode, target in zip(modes, targets, strict=True):
+            m = json.loads((Path(workdir) / target).read_text())
+            errors = [x for t in m["test_sets"] for x in (t["e_rmse"], t["f_rmse"])]
+            rows.append((name, mode, m["kept"], m["steps"], m["stopped_by"], *errors))
+        print(f"acac schedule {name}: {wall:.0f} s wall", flush=True)
+    sets = [t["test_set"] for t in m["test_sets"]]
+    table(
+        f"acac fine-tuning schedules at n = {n}, seed {seed}: test errors (E meV/atom, F eV/Å)",
+        ["schedule", "mode", "kept", "steps", "stopped by",
+         *(f"{s} {q}" for s in sets for q in ("E", "F"))],
+        rows,
+    )  # fmt: skip
+    return rows

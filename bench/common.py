@@ -47,12 +47,13 @@ def metrics(results: Path, model: str) -> dict:
     return json.loads((Path(results) / "metrics" / model / "metrics.json").read_text())
 
 
-def reuse_labels(source: Path, results: Path) -> None:
+def reuse_labels(source: Path, results: Path, parts=("structures", "synthetic", "real")) -> None:
     """Give campaign folder ``results`` the structures, synthetic labels and real data of
     ``source`` (copied, mtimes kept: Snakemake finds them done), so a variant of a campaign
-    retrains without relabelling."""
+    retrains without relabelling; ``parts``: the folders copied (e.g. also the pre-trained
+    models, for a variant of fine-tuning alone)."""
     import shutil
 
-    for part in ("structures", "synthetic", "real"):
+    for part in parts:
         if not (results / part).exists():
             shutil.copytree(source / part, results / part)

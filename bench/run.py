@@ -30,6 +30,8 @@ acac           real DFT nobody here made (../shared/data/acac) through config/ow
                the student against its GFN2-xTB teacher, fine-tuned against scratch and
                zero-shot on each named test set at every n
 acaccapacity   student sizes on acac: pre-trained against the teacher, CPU seconds per epoch
+acacschedule   fine-tuning schedules on acac at the smallest n (energy weight, scratch's cap)
+               from the template's pre-trained model: kept start, steps, every test set
 gpu_smoke      the one script for a lent GPU: the tiny campaign on cuda with max_L 1, the
                device in mace's logs, models that load with no GPU, kill-and-resume, atoms/s
                with and without cuequivariance (on a CPU: the same checks there)
@@ -45,7 +47,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from acac import bench_acac, bench_acac_capacity  # noqa: E402
+from acac import bench_acac, bench_acac_capacity, bench_acac_schedule  # noqa: E402
 from campaign import bench_campaign, bench_learning  # noqa: E402
 from capacity import bench_capacity  # noqa: E402
 from faults import bench_faults  # noqa: E402
@@ -75,6 +77,7 @@ BENCHMARKS = {
     "hdf5": bench_hdf5,
     "acac": bench_acac,
     "acaccapacity": bench_acac_capacity,
+    "acacschedule": bench_acac_schedule,
     "gpu_smoke": bench_gpu_smoke,
 }
 QUICK = ["labelling", "orchestration", "training", "campaign", "learning", "md"]

@@ -7,6 +7,7 @@ from synthpt.training import (
     StopTraining,
     epochs_for_steps,
     eval_interval_for_steps,
+    learning_rate,
     mace_arguments,
     n_valid,
     prepare_work_dir,
@@ -154,6 +155,15 @@ def test_scratch_and_fine_tuning_share_the_rule_and_differ_in_start_and_rate():
         given.e0s == "given"
         and training_plan("finetune", SETTINGS | {"e0s": {}}, 10).e0s == "refit"
     )
+
+
+def test_a_mode_may_have_its_own_cap_and_a_strategy_takes_finetunes():
+    settings = SETTINGS | {"schedule": FINETUNE | {"max_steps": {"scratch": 3000, "finetune": 400}}}
+    caps = {
+        mode: training_plan(mode, settings, 10).epochs for mode in ("scratch", "finetune", "lora")
+    }
+    assert caps == {"scratch": 1500, "finetune": 200, "lora": 200}  # 2 steps an epoch
+    assert learning_rate(FINETUNE, "lora") == 0.002 and learning_rate({}, "scratch") == "auto"
 
 
 def test_pre_training_learns_its_teacher_under_its_own_cap():

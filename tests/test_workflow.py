@@ -307,3 +307,12 @@ def test_changing_one_modes_rate_reruns_that_mode_alone(campaign, tmp_path):
     assert "train_scratch" not in jobs and "tune_scratch" not in jobs
     # finetune and replay (a strategy without its own rate takes finetune's) at n = 4 and 8
     assert int(jobs["finetune"]) == 4
+    # a cap of scratch's own: the scratch models alone (n = 4 and 8) rerun
+    config = yaml.safe_load(TINY.read_text())
+    steps = config["finetune"]["max_steps"]
+    config["finetune"]["max_steps"] = {"scratch": 3 * steps, "finetune": steps}
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))
+    run = snakemake(root, workdir, "--dry-run", configfile=changed)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.MULTILINE))
+    assert int(jobs["train_scratch"]) == 2 and "finetune" not in jobs, run.stdout[-2000:]

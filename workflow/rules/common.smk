@@ -47,7 +47,7 @@ from synthpt.hdf5 import (
     portion_size,
 )
 from synthpt.strategies import STRATEGIES
-from synthpt.training import learning_rate
+from synthpt.training import schedule_for
 from synthpt.tuning import (
     CHOSEN as TUNING_CHOICE,
     TuningRun,
@@ -221,8 +221,8 @@ def attempt_scaled(base):
 
 def training_settings(schedule, mode=None):
     """Everything a training job of ``mode`` reads from the config (a change reruns the job):
-    its own mode's rate (a number, or auto: then its tuning choice is an input), not the
-    whole lr spec, so that changing one mode's rate reruns that mode alone."""
+    its own mode's rate (a number, or auto: then its tuning choice is an input) and cap, not
+    the whole per-mode spec, so that changing one mode's setting reruns that mode alone."""
     settings = {
         "seed": config["seed"],
         "elements": config["elements"],
@@ -239,7 +239,7 @@ def training_settings(schedule, mode=None):
         **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
     }
     if mode is not None:
-        settings["schedule"]["lr"] = learning_rate(config[schedule], mode)
+        settings["schedule"] = schedule_for(settings["schedule"], mode)
     return settings
 
 

@@ -90,7 +90,7 @@ rule train_scratch:
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=lambda wildcards, attempt: retried(
-            training_minutes(config, "finetune"), attempt
+            training_minutes(config, "finetune", mode="scratch"), attempt
         ),
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,
@@ -127,7 +127,7 @@ rule finetune:
     resources:
         mem_mb=attempt_scaled(4000),
         runtime=lambda wildcards, attempt: retried(
-            training_minutes(config, "finetune"), attempt
+            training_minutes(config, "finetune", mode=wildcards.strategy), attempt
         ),
         gpu=TRAINING_GPUS,
         cpus_per_gpu=TRAINING_CPUS_PER_GPU,

@@ -9,6 +9,7 @@ from synthpt.calculators import seconds_per_call
 from synthpt.campaign import atoms_per_structure, structure_builders, synthetic_count
 from synthpt.sources import STRUCTURE_SOURCES, source_of
 from synthpt.structures import shard_groups, shards_per_job
+from synthpt.training import schedule_for
 
 # MACE training, seconds per atom and optimizer step, of a model of the default's size (16
 # channels, max_L 0) in float32 (float64: twice), one CPU thread: bench/training.py measured
@@ -72,13 +73,17 @@ def retried(minutes: int, attempt: int) -> int:
 
 
 def training_minutes(
-    config: dict, schedule: str, hdf5: bool = False, size: int | None = None
+    config: dict,
+    schedule: str,
+    hdf5: bool = False,
+    size: int | None = None,
+    mode: str = "finetune",
 ) -> int:
     """Wall-time request of one training job (``pretrain`` or ``finetune`` schedule) at its
     cap: max_epochs over the synthetic set (or its first ``size`` structures, a portion of
-    the pre-training-size sweep), or max_steps batches of real structures; from HDF5 files,
-    each structure also loaded once an epoch and twice before the first."""
-    settings, atoms = config[schedule], atoms_per_structure(config)
+    the pre-training-size sweep), or ``mode``'s max_steps batches of real structures; from
+    HDF5 files, each structure also loaded once an epoch and twice before the first."""
+    settings, atoms = schedule_for(config[schedule], mode), atoms_per_structure(config)
     if schedule == "pretrain":
         per_epoch = size or synthetic_count(config)
         steps = math.ceil(per_epoch / settings["batch_size"]) * settings["max_epochs"]

@@ -76,13 +76,25 @@ class TrainingPlan:
 
 
 AUTO = "auto"  # a learning rate chosen on the validation set (synthpt.tuning)
+PER_MODE = {"lr": AUTO, "max_steps": None}  # settings that may be given per mode: their default
+
+
+def schedule_for(schedule: dict, mode: str) -> dict:
+    """``schedule`` with each PER_MODE setting resolved for ``mode``: one value, or one per
+    mode ({scratch: ..., finetune: ...}), where a mode without its own takes finetune's."""
+    resolved = dict(schedule)
+    for key, default in PER_MODE.items():
+        value = schedule.get(key, default)
+        if isinstance(value, dict):
+            value = value.get(mode, value.get("finetune", default))
+        if value is not None:
+            resolved[key] = value
+    return resolved
 
 
 def learning_rate(schedule: dict, mode: str) -> float | str:
-    """``lr`` is one number or ``auto``, or one per mode ({scratch: ..., finetune: ...}); a
-    strategy without its own rate uses finetune's."""
-    lr = schedule.get("lr", AUTO)
-    return lr.get(mode, lr.get("finetune", AUTO)) if isinstance(lr, dict) else lr
+    """``mode``'s learning rate: a number, or ``auto`` (tuned on the validation set)."""
+    return schedule_for(schedule, mode)["lr"]
 
 
 def training_plan(
@@ -107,7 +119,7 @@ def training_plan(
     strategy = STRATEGIES.get(mode)
     if mode not in (PRETRAIN, SCRATCH) and strategy is None:
         raise ValueError(f"'{mode}' is neither pretrain, scratch nor a strategy {list(STRATEGIES)}")
-    schedule = settings["schedule"] | (strategy.schedule if strategy else {})
+    schedule = schedule_for(settings["schedule"], mode) | (strategy.schedule if strategy else {})
     replay = replay_count(strategy, n_train, replay_pool)
     n_epoch = n_train + replay  # mace's multihead loader runs over both heads' structures
     per_epoch = steps_per_epoch(n_epoch, schedule["batch_size"])
