@@ -27,7 +27,7 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
 	$(VENV)/bin/snakemake --lint
 
-# torch is pinned in the same command as everything that depends on it (see LAB-NOTES).
+# torch is pinned in the same command as everything that depends on it (other versions pull the CUDA packages).
 $(VENV)/.installed: requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip

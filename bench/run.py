@@ -35,6 +35,8 @@ acacschedule   fine-tuning schedules on acac at the smallest n (energy weight, s
 gpu_smoke      the one script for a lent GPU: the tiny campaign on cuda with max_L 1, the
                device in mace's logs, models that load with no GPU, kill-and-resume, atoms/s
                with and without cuequivariance (on a CPU: the same checks there)
+docs           the docs' learning-curve figure and its table from a campaign's own files
+               (every model scored so far): docs/figures/CAMPAIGN-learning-curves.png
 faults         the tiny campaign SIGKILLed with its jobs at random moments in labelling,
                pre-training, fine-tuning, scratch training and evaluation, rerun each time with
                the README's `make run` alone; compared with an uninterrupted run
@@ -61,6 +63,8 @@ from resume import bench_resume  # noqa: E402
 from target import bench_target  # noqa: E402
 from training import bench_training  # noqa: E402
 
+from docs import bench_docs  # noqa: E402
+
 BENCHMARKS = {
     "labelling": bench_labelling,
     "orchestration": bench_orchestration,
@@ -79,6 +83,7 @@ BENCHMARKS = {
     "acaccapacity": bench_acac_capacity,
     "acacschedule": bench_acac_schedule,
     "gpu_smoke": bench_gpu_smoke,
+    "docs": bench_docs,
 }
 QUICK = ["labelling", "orchestration", "training", "campaign", "learning", "md"]
 

@@ -80,7 +80,7 @@ def test_each_seed_draws_its_own_nested_subsets(acac_campaign):
 def test_the_teacher_is_scored_against_the_dft_and_the_plots_are_made(acac_campaign):
     _, results = acac_campaign
     agreement = pd.read_csv(results / "teacher_agreement.csv").iloc[0]
-    # GFN2-xTB against PBE+D3 on the 650 300 K test molecules (LAB-NOTES: 0.476 eV/Å)
+    # GFN2-xTB against PBE+D3 on the 650 300 K test molecules (docs/own-data.md: 0.476 eV/Å)
     assert agreement["forces_rmse"] == pytest.approx(0.476, abs=0.005)
     assert agreement["n_structures"] == 650
     for plot in ("learning_curves", "parity", "cost", "stability", "coverage"):
@@ -115,3 +115,35 @@ def test_acac_benches_read_the_campaign_and_pretrain_each_student(acac_campaign,
     )
     assert row[0] == "c4" and row[2] == pytest.approx(student["student_f_rmse"])
     assert row[4] == pytest.approx(0.476, abs=0.005) and row[6] == 1 and row[8] > 0
+
+
+def test_acac_schedule_and_docs_benches_read_the_campaigns_own_files(acac_campaign, tmp_path):
+    """Smoke tests of bench/run.py acacschedule (a schedule from the template's pre-trained
+    model, labels and subsets) and docs (the figure and its table from the campaign's files)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import run as bench
+
+    config, results = acac_campaign
+    workdir = results.parent.parent
+    schedules = {"template": {}, "energy x10": {"energy_weight": 3000.0}}
+    rows = bench.bench_acac_schedule(
+        base=config, workdir=workdir, cores=2, schedules=schedules, modes=("finetune",)
+    )
+    variant = workdir / f"results/{config['campaign']}-energy-x10"
+    logs = sorted(p.name for p in (variant / "logs").iterdir())
+    assert "pretrain" not in logs and "finetune" in logs  # the pre-trained model was reused
+    tuned = json.loads((variant / "metrics/finetune/gfn2/n4/seed1/metrics.json").read_text())
+    assert [row[:2] for row in rows] == [("template", "finetune"), ("energy x10", "finetune")]
+    assert rows[1][5:7] == (tuned["test_sets"][0]["e_rmse"], tuned["test_sets"][0]["f_rmse"])
+    assert "--energy_weight=3000.0" in (variant / "logs/finetune/gfn2/n4/seed1.log").read_text()
+
+    rows = bench.bench_docs(config["campaign"], workdir=workdir, out=tmp_path, name="acac")
+    assert (tmp_path / "acac-learning-curves.png").read_bytes()[:4] == b"\x89PNG"
+    summary = pd.read_csv(results / "summary.csv")
+    assert len(rows) == len(summary)  # every set, mode and n of the finished campaign
+    md300 = summary[(summary["test_set"] == "md300") & (summary["mode"] == "scratch")]
+    assert rows[[r[:3] for r in rows].index(("md300", "scratch", 4))][5].startswith(
+        f"{md300[md300['n_real'] == 4]['f_rmse_mean'].iloc[0]:.3g} ± "
+    )

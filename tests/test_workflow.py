@@ -316,3 +316,22 @@ def test_changing_one_modes_rate_reruns_that_mode_alone(campaign, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.MULTILINE))
     assert int(jobs["train_scratch"]) == 2 and "finetune" not in jobs, run.stdout[-2000:]
+
+
+def test_a_campaign_model_runs_in_ase_as_the_readme_says(campaign):
+    """README: a model is a plain mace-torch model, for mace.calculators.MACECalculator; it
+    predicts what the campaign's own scoring predicted."""
+    from mace.calculators import MACECalculator
+
+    from synthpt.io import read_structures
+
+    _, _, results = campaign
+    (model,) = results.glob("models/finetune/*/n4/seed1/mace.model")
+    scored = model.parent.relative_to(results / "models")
+    test = read_structures(results / "metrics" / scored / "predictions.extxyz")[:3]
+    calculator = MACECalculator(model_paths=str(model), device="cpu", default_dtype="float32")
+    for atoms in test:
+        expected = atoms.info["MACE_energy"], atoms.arrays["MACE_forces"]
+        atoms.calc = calculator
+        assert atoms.get_potential_energy() == pytest.approx(expected[0], abs=1e-3)
+        assert np.abs(atoms.get_forces() - expected[1]).max() < 1e-3

@@ -524,7 +524,7 @@ CALCULATOR_TYPES = {
         _gap, 0.5, file_keys=("xml",), settings={"xml": _FILE, "calc_args": _TEXT}
     ),
     "ace": CalculatorType(_ace, 0.1, file_keys=("potential",), settings={"potential": _FILE}),
-    # B3LYP/def2-SVP on ethanol ~7 s (LAB-NOTES), density fitting ~2x less; Kohn-Sham ~n^3
+    # B3LYP/def2-SVP on ethanol ~7 s (measured on 2 cores), density fitting ~2x less; Kohn-Sham ~n^3
     "pyscf": CalculatorType(
         _pyscf,
         10.0,

@@ -18,7 +18,7 @@ from synthpt.training import schedule_for
 # measurement; a GPU step costs at least GPU_STEP_SECONDS (kernel launches, a small model).
 SECONDS_PER_ATOM_STEP = {"cpu": 4e-4, "cuda": 2e-6}
 GPU_STEP_SECONDS = 0.02
-# Two idle threads train 1.7x faster than one (LAB-NOTES): speed-up threads**0.75.
+# Two idle threads train 1.7x faster than one (measured on 2 cores): speed-up threads**0.75.
 THREAD_SCALING = 0.75
 # The per-atom cost of other sizes: (channels / 16)^2 x (max_L + 1)^2. The paper model (64
 # channels, max_L 1) measured 48 atoms/s against 2,820: 59x, against 64x from this.

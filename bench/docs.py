@@ -1,0 +1,55 @@
+"""The docs' figures from a campaign's own files: the learning curves of every model scored
+so far (metrics/*/.../metrics.json), whichever sizes have run, and the fine-tuned/scratch
+table behind them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import ROOT, table
+
+FIGURES = ROOT / "docs" / "figures"
+
+
+def _spread(row, metric: str) -> str:
+    """mean ± std (blank where the set has no such labels; the std alone blank for one model)."""
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if mean != mean:
+        return ""
+    return f"{mean:.3g}" + ("" if std != std else f" ± {std:.2g}")
+
+
+def learning_summary(results: Path):
+    """Mean ± std over seeds per test set, mode and n, of every model scored in ``results``."""
+    from synthpt.aggregate import by_test_set, collect, summarize
+
+    files = sorted(
+        p for p in results.glob("metrics/*/**/metrics.json") if "pretrain" not in p.parts
+    )
+    if not files:
+        raise FileNotFoundError(f"no scored model under {results}/metrics")
+    return by_test_set(summarize, collect(files))
+
+
+def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
+    """``docs/figures/NAME-learning-curves.png`` from ``results/<campaign>``, and its table
+    (E meV/atom, F eV/Å; mean ± std over seeds)."""
+    import pandas as pd
+
+    from synthpt.aggregate import plot_learning_curves
+
+    results = Path(workdir) / "results" / campaign
+    summary = learning_summary(results)
+    agreement = results / "teacher_agreement.csv"
+    out.mkdir(parents=True, exist_ok=True)
+    figure = out / f"{name or campaign}-learning-curves.png"
+    plot_learning_curves(summary, figure, pd.read_csv(agreement) if agreement.exists() else None)
+    rows = [
+        (r["test_set"], r["mode"], int(r["n_real"]), int(r["e_rmse_count"]),
+         _spread(r, "e_rmse"),
+         _spread(r, "f_rmse"))
+        for _, r in summary.iterrows()
+    ]  # fmt: skip
+    table(f"{campaign}: {figure.relative_to(ROOT) if figure.is_relative_to(ROOT) else figure}",
+          ["test set", "mode", "n", "models", "E", "F"], rows)  # fmt: skip
+    return rows
