@@ -22,9 +22,11 @@ def config(root):
 
 
 @pytest.fixture
-def five(root):
-    """The default with every strategy side by side (config/strategies.yaml)."""
-    return yaml.safe_load((root / "config" / "strategies.yaml").read_text())
+def six(root):
+    """The carbon campaign with every strategy side by side (config/strategies.yaml)."""
+    from synthpt.configs import load_campaign
+
+    return load_campaign(root / "config" / "strategies.yaml")
 
 
 def test_default_config_is_valid(root, config):
@@ -125,12 +127,12 @@ def test_inconsistent_sections_are_named(config, change, message):
         check_config(config)
 
 
-def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(five):
-    config = five
+def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(six):
+    config = six
     models = sweep(config)
     sizes, seeds = config["subsets"]["sizes"], config["subsets"]["seeds"]
     teachers, strategies = len(config["teachers"]), len(config["finetune"]["strategies"])
-    assert strategies == 5  # finetune, discriminative, frozen, energy_only, lora
+    assert strategies == 6  # finetune, discriminative, frozen, energy_only, lora, replay
     assert len(models) == len(sizes) * (len(seeds) * (1 + strategies * teachers) + teachers)
     for model in models:
         assert ModelId.from_path(model.path) == model
@@ -147,28 +149,28 @@ def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(five):
         ModelId.from_path("pretrain/snap")
 
 
-def test_pretraining_size_sweep_adds_pretrained_models(five):
-    config = five
+def test_pretraining_size_sweep_adds_pretrained_models(six):
+    config = six
     config["pretrain"]["sizes"] = [100, 300]
     assert pretrained_models(config) == ["snap", "snap-s100", "snap-s300"]
     assert teacher_of("snap-s300") == ("snap", 300) and teacher_of("snap") == ("snap", None)
     models = sweep(config)
     assert ModelId.from_path("finetune/snap-s100/n10/seed1") in models
     assert ModelId.from_path("zero-shot/snap-s300/n80/seed0") in models
-    assert len(models) == 4 * (3 * (1 + 5 * 3) + 3)
+    assert len(models) == 4 * (3 * (1 + 6 * 3) + 3)
 
 
 @pytest.mark.parametrize(
     "name, count, check",
     [
-        ("n20", 19, lambda m: m.n_real == 20),  # 3 seeds x (scratch + 5 strategies), zero-shot
-        ("seed2", 24, lambda m: m.seed == 2),
+        ("n20", 22, lambda m: m.n_real == 20),  # 3 seeds x (scratch + 6 strategies), zero-shot
+        ("seed2", 28, lambda m: m.seed == 2),
         ("scratch", 12, lambda m: m.mode == "scratch"),
-        ("teacher-snap", 64, lambda m: m.mode != "scratch" and m.teacher == "snap"),
+        ("teacher-snap", 76, lambda m: m.mode != "scratch" and m.teacher == "snap"),
     ],
 )
-def test_sweep_slices_select_one_size_seed_or_teacher(five, name, count, check):
-    chosen = sweep_slice(five, name)
+def test_sweep_slices_select_one_size_seed_or_teacher(six, name, count, check):
+    chosen = sweep_slice(six, name)
     assert len(chosen) == count and all(check(m) for m in chosen)
 
 
@@ -260,15 +262,15 @@ def test_pretraining_seeds_add_pretrained_models_each_tuned_and_fine_tuned(root,
     assert jobs["pretrain"] == "3" and jobs["choose_lr"] == str(len(tuning_groups(config)))
 
 
-def test_model_paths_are_built_and_matched_by_one_home(five):
+def test_model_paths_are_built_and_matched_by_one_home(six):
     import re
 
     from synthpt.campaign import coverage_model, model_pattern, smallest_size_models
 
-    pattern = model_pattern(five)
-    trained = [m for m in sweep(five) if m.mode != "zero-shot"]
+    pattern = model_pattern(six)
+    trained = [m for m in sweep(six) if m.mode != "zero-shot"]
     assert all(re.fullmatch(pattern, m.path) for m in trained)
-    assert all(ModelId.from_path(m.path) == m for m in sweep(five))
+    assert all(ModelId.from_path(m.path) == m for m in sweep(six))
     assert not re.fullmatch(pattern, "zero-shot/snap/n10/seed0")  # zero-shot: not trained
-    assert coverage_model(five) in smallest_size_models(five)
-    assert {m.n_real for m in smallest_size_models(five)} == {min(five["subsets"]["sizes"])}
+    assert coverage_model(six) in smallest_size_models(six)
+    assert {m.n_real for m in smallest_size_models(six)} == {min(six["subsets"]["sizes"])}

@@ -1,3 +1,4 @@
+from pathlib import Path
 import sys
 from dataclasses import asdict
 
@@ -39,6 +40,7 @@ from synthpt.campaign import (
     reads_hdf5,
     test_set_paths,
 )
+from synthpt.configs import BASE, OverlayError, resolve as resolve_overlays
 from synthpt.hdf5 import (
     DATA_PATH_KEYS,
     HDF5_SET,
@@ -70,6 +72,18 @@ from synthpt.cost import (
 )
 from synthpt.sources import mix_parts, source_names
 from synthpt.structures import shard_indices
+
+# A config naming a base: config holds only what differs from it (synthpt.configs).
+if BASE in config:
+    CONFIG_FILES = workflow.overwrite_configfiles or [
+        Path(workflow.basedir) / "config" / "config.yaml"
+    ]
+    try:
+        resolved = resolve_overlays(CONFIG_FILES, workflow.config_settings.config)
+    except OverlayError as error:
+        raise ConfigError(str(error)) from None
+    config.clear()
+    config.update(resolved)
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 if problem := schema_problem(config, yaml.safe_load(SCHEMA.read_text())):

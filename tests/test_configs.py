@@ -1,0 +1,95 @@
+"""Configs by overlay (synthpt.configs): a campaign names a base: config and gives only what
+differs."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from synthpt.configs import OverlayError, load_campaign, merge
+
+
+def ordered(config):
+    """The config with every mapping's key order made visible (Snakemake compares params,
+    order included: an overlay must resolve to the same order as the whole file)."""
+    if isinstance(config, dict):
+        return [(key, ordered(value)) for key, value in config.items()]
+    return config
+
+
+def test_a_section_takes_the_overlays_keys_each_whole_and_null_deletes():
+    base = {"a": 1, "real": {"n_pool": 70, "test": {"md300": "x", "md600": "y"}, "e0s": "fit"}}
+    overlay = {"real": {"test": {"mine": "z"}, "e0s": None, "pool": ["p"]}, "b": 2}
+    assert ordered(merge(base, overlay)) == ordered(
+        {"a": 1, "real": {"n_pool": 70, "test": {"mine": "z"}, "pool": ["p"]}, "b": 2}
+    )
+    assert merge(base, {"real": None}) == {"a": 1}
+
+
+def test_carbon_and_strategies_are_overlays_of_the_default():
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    carbon = load_campaign(ROOT / "config" / "carbon.yaml")
+    assert "base" in yaml.safe_load((ROOT / "config" / "carbon.yaml").read_text())
+    assert [key for key in carbon] == [key for key in default]  # the default's order
+    assert carbon["campaign"] == "carbon" and carbon["subsets"]["sizes"] == [10, 20, 40, 80]
+    assert carbon["model"] == default["model"] and carbon["structures"]["replicas"] == 3
+    strategies = load_campaign(ROOT / "config" / "strategies.yaml")
+    assert {**strategies, "campaign": "carbon", "finetune": carbon["finetune"]} == carbon
+    assert strategies["finetune"]["strategies"] == [
+        "finetune", "discriminative", "frozen", "energy_only", "lora", "replay",
+    ]  # fmt: skip
+
+
+def test_a_chain_that_returns_or_a_missing_base_is_named(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: b.yaml\ncampaign: a\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(OverlayError, match=r"a\.yaml: base: the chain returns to .*a\.yaml"):
+        load_campaign(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("base: nowhere.yaml\n")
+    with pytest.raises(OverlayError, match=r"c\.yaml: base: cannot read .*nowhere\.yaml"):
+        load_campaign(tmp_path / "c.yaml")
+
+
+def snakemake(workdir, configfile, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores",
+         "1", "--directory", str(workdir), "--configfile", str(configfile), *args],
+        capture_output=True, text=True,
+    )  # fmt: skip
+
+
+def test_the_workflow_runs_the_resolved_overlay_and_records_it_whole(tmp_path):
+    overlay = ROOT / "config" / "strategies.yaml"
+    run = snakemake(tmp_path, overlay, "--dry-run")
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.MULTILINE))
+    assert int(jobs["finetune"]) == 6 * 4 * 3 and int(jobs["train_scratch"]) == 4 * 3
+    run = snakemake(tmp_path, overlay, "--", "results/strategies/provenance/config.yaml")
+    assert run.returncode == 0, run.stderr[-3000:]
+    recorded = yaml.safe_load((tmp_path / "results/strategies/provenance/config.yaml").read_text())
+    resolved = load_campaign(overlay)
+    assert "base" not in recorded and recorded["campaign"] == "strategies"
+    assert contains(recorded, resolved)  # the whole resolved config, and the schema's defaults
+
+
+def contains(whole, part) -> bool:
+    """Every key of ``part``, at every depth, is in ``whole`` with the same value."""
+    if isinstance(part, dict):
+        return isinstance(whole, dict) and all(
+            key in whole and contains(whole[key], value) for key, value in part.items()
+        )
+    return whole == part
+
+
+def test_the_own_data_overlay_resolves_and_stops_on_its_placeholders(tmp_path):
+    example = ROOT / "config" / "examples" / "my_system.yaml"
+    config = load_campaign(example)
+    template = load_campaign(ROOT / "config" / "own_data.yaml")
+    assert config["real"]["test"] == "data/my_system/test.xyz"  # not acac's four sets
+    assert config["model"] == template["model"] and config["campaign"] == "my_system"
+    run = snakemake(tmp_path, example, "--dry-run")
+    assert run.returncode != 0
+    assert "data/my_system/train.xyz" in run.stderr + run.stdout
