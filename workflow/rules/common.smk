@@ -235,8 +235,8 @@ def attempt_scaled(base):
 
 def training_settings(schedule, mode=None):
     """Everything a training job of ``mode`` reads from the config (a change reruns the job):
-    its own mode's rate (a number, or auto: then its tuning choice is an input) and cap, not
-    the whole per-mode spec, so that changing one mode's setting reruns that mode alone."""
+    its own mode's rate (a number, or auto: then its tuning choice is an input) and cap,
+    not the whole per-mode spec: changing one mode's setting reruns that mode alone."""
     settings = {
         "seed": config["seed"],
         "elements": config["elements"],
