@@ -18,6 +18,7 @@ include: "workflow/rules/label.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/export.smk"
 
 
 # Seconds of work each: not worth a cluster job.
@@ -30,6 +31,7 @@ localrules:
     choose_lr,
     provenance,
     plot,
+    export_table,
 
 
 rule all:

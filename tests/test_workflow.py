@@ -219,8 +219,8 @@ def test_default_campaign_dag_builds(root, tmp_path):
     # 4 + 4 MD shards, 1 SNAP batch + 4 xTB labelling, 1 + 12 training (scratch and
     # finetune at n = 10 and 40, seeds 1-3; rates fixed: no tuning runs), 12 + 2 + 1 scores,
     # the coverage map, agreement, splits, 6 subsets (each seed its own), aggregate, plots,
-    # provenance
-    assert totals and int(totals[-1]) == 57
+    # provenance, 2 exported models (scratch, finetune) and their table
+    assert totals and int(totals[-1]) == 60
 
 
 def test_bad_config_stops_before_any_job(root, tmp_path):
@@ -319,19 +319,58 @@ def test_changing_one_modes_rate_reruns_that_mode_alone(campaign, tmp_path):
 
 
 def test_a_campaign_model_runs_in_ase_as_the_readme_says(campaign):
-    """README: a model is a plain mace-torch model, for mace.calculators.MACECalculator; it
-    predicts what the campaign's own scoring predicted."""
+    """README: an exported model is a plain mace-torch model, for MACECalculator; it predicts
+    what the campaign's own scoring predicted."""
     from mace.calculators import MACECalculator
 
     from synthpt.io import read_structures
 
     _, _, results = campaign
-    (model,) = results.glob("models/finetune/*/n4/seed1/mace.model")
-    scored = model.parent.relative_to(results / "models")
-    test = read_structures(results / "metrics" / scored / "predictions.extxyz")[:3]
-    calculator = MACECalculator(model_paths=str(model), device="cpu", default_dtype="float32")
+    choice = json.loads((results / "export/finetune/snap/choice.json").read_text())
+    test = read_structures(results / "metrics" / choice["model"] / "predictions.extxyz")[:3]
+    calculator = MACECalculator(
+        model_paths=str(results / "export/finetune/snap/mace.model"),
+        device="cpu",
+        default_dtype="float32",
+    )
     for atoms in test:
         expected = atoms.info["MACE_energy"], atoms.arrays["MACE_forces"]
         atoms.calc = calculator
         assert atoms.get_potential_energy() == pytest.approx(expected[0], abs=1e-3)
         assert np.abs(atoms.get_forces() - expected[1]).max() < 1e-3
+
+
+def test_every_trained_mode_exports_its_best_model_with_a_lammps_file(campaign):
+    """export/: per mode the lowest validation loss at the largest n, in models.csv; its
+    LAMMPS file (mace_create_lammps_model) loads and gives the model's own energy and forces."""
+    import torch
+    from mace.calculators import MACECalculator
+
+    from synthpt.io import read_structures
+
+    _, _, results = campaign
+    table = pd.read_csv(results / "export/models.csv").set_index("group")
+    assert sorted(table.index) == ["finetune/snap", "replay/snap", "scratch"]
+    largest = max(TINY_CONFIG["subsets"]["sizes"])
+    for group, row in table.iterrows():
+        choice = json.loads((results / "export" / group / "choice.json").read_text())
+        assert row["n_real"] == largest and row["model"] == choice["model"]
+        assert choice["best_valid_loss"] == min(choice["candidates"].values())
+        record = json.loads((results / "models" / row["model"] / "training.json").read_text())
+        assert row["best_valid_loss"] == pytest.approx(record["best_valid_loss"])
+        scored = json.loads((results / "metrics" / row["model"] / "metrics.json").read_text())
+        assert row["test_f_rmse"] == pytest.approx(scored["f_rmse"], rel=1e-5)
+        for key in ("model", "compiled", "lammps"):
+            assert (results.parent.parent / row[key]).is_file(), row[key]
+    atoms = read_structures(results / "real" / "test.extxyz")[0]
+    calculator = MACECalculator(
+        model_paths=str(results / "export/scratch/mace.model"), default_dtype="float64"
+    )
+    atoms.calc = calculator
+    lammps = torch.jit.load(str(results / "export/scratch/mace.model-lammps.pt"))
+    data = calculator._atoms_to_batch(atoms).to_dict()
+    out = lammps(data, torch.ones(len(atoms), dtype=torch.float64), False)
+    assert float(out["total_energy_local"].sum()) == pytest.approx(
+        atoms.get_potential_energy(), abs=1e-6
+    )
+    assert np.abs(out["forces"].detach().numpy() - atoms.get_forces()).max() < 1e-6

@@ -41,6 +41,7 @@ from synthpt.campaign import (
     test_set_paths,
 )
 from synthpt.configs import BASE, OverlayError, resolve as resolve_overlays
+from synthpt.export import EXPORT, export_groups
 from synthpt.hdf5 import (
     DATA_PATH_KEYS,
     HDF5_SET,
@@ -293,6 +294,10 @@ def metrics_files(models):
     return [f"{RESULTS}/metrics/{m.path}/metrics.json" for m in models]
 
 
+# Per trained mode, its models at the largest n: one of them is exported (export.smk).
+EXPORT_GROUPS = export_groups(config)
+
+
 # The coverage map: the first pre-trained model and its first strategy's model at the
 # smallest n and first seed; at most so many structures of each set (evenly spaced).
 COVERAGE_MODEL = coverage_model(config)
@@ -310,6 +315,7 @@ def final_outputs():
         f"{RESULTS}/plots/parity.png",
         f"{RESULTS}/plots/cost.png",
         f"{RESULTS}/plots/stability.png",
+        f"{RESULTS}/{EXPORT}/models.csv",
     ]
 
 

@@ -1,0 +1,43 @@
+"""Export one trained mode's model at the largest n: the seed with the lowest validation loss."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
+from synthpt.runtime import start_job  # noqa: E402
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
+
+import json  # noqa: E402
+
+from synthpt.campaign import ModelId  # noqa: E402
+from synthpt.export import best_by_validation, export_model  # noqa: E402
+from synthpt.io import write_json  # noqa: E402
+
+records = {
+    model: json.loads(Path(path).read_text())
+    for model, path in zip(sm.params.models, sm.input.records, strict=True)
+}
+chosen = best_by_validation(records)
+metrics = json.loads(Path(sm.input.metrics[sm.params.models.index(chosen)]).read_text())
+export_model(
+    Path(sm.input.records[sm.params.models.index(chosen)]).parent, Path(sm.output.model).parent
+)
+model = ModelId.from_path(chosen)
+write_json(
+    sm.output.choice,
+    {
+        "group": sm.wildcards.group,
+        "model": chosen,
+        "mode": model.mode,
+        "teacher": model.teacher,
+        "n_real": model.n_real,
+        "seed": model.seed,
+        "best_valid_loss": records[chosen]["best_valid_loss"],
+        "test_sets": metrics.get("test_sets", []),
+        "candidates": {path: record["best_valid_loss"] for path, record in records.items()},
+    },
+)
+log.info("exported %s (validation loss %.6g of %s)", chosen, records[chosen]["best_valid_loss"],
+         {path: round(r["best_valid_loss"], 6) for path, r in records.items()})  # fmt: skip
