@@ -91,3 +91,20 @@ def test_a_mixed_synthetic_set_is_scored_per_source():
     for atoms in cells:
         atoms.info["structure_source"] = "md"
     assert metrics_by_source(cells, "ref_energy", "ref_forces", energies, forces) == {}
+
+
+def test_the_distance_to_the_teacher_ignores_the_energy_zero_not_the_forces():
+    from synthpt.evaluate import teacher_distance
+
+    rng = np.random.default_rng(0)
+    structures, energies, forces = [], [], []
+    for n in (2, 3, 4):
+        atoms = Atoms("C" * n, positions=rng.normal(size=(n, 3)) * 2)
+        atoms.info["snap_energy"] = float(rng.normal())
+        atoms.arrays["snap_forces"] = rng.normal(size=(n, 3))
+        structures.append(atoms)
+        energies.append(atoms.info["snap_energy"] - 57.0 * n)  # the reference's energy zero
+        forces.append(atoms.arrays["snap_forces"] + 0.1)
+    scores = teacher_distance(structures, ("snap_energy", "snap_forces"), energies, forces, ["C"])
+    assert scores["synthetic_e_rmse"] == pytest.approx(0.0, abs=1e-9)
+    assert scores["synthetic_f_rmse"] == pytest.approx(0.1)

@@ -374,3 +374,16 @@ def test_every_trained_mode_exports_its_best_model_with_a_lammps_file(campaign):
         atoms.get_potential_energy(), abs=1e-6
     )
     assert np.abs(out["forces"].detach().numpy() - atoms.get_forces()).max() < 1e-6
+
+
+def test_every_model_is_scored_against_its_teacher_where_no_real_data_reaches(campaign):
+    """learning_curves.csv: each model on the held-out synthetic structures against the
+    teacher; the zero-shot model is the pre-trained one, so its figure is pre-training's."""
+    _, _, results = campaign
+    table = pd.read_csv(results / "learning_curves.csv")
+    assert table["synthetic_f_rmse"].notna().all() and table["synthetic_e_rmse"].notna().all()
+    pretrained = json.loads((results / "metrics/pretrain/snap/metrics.json").read_text())
+    zero_shot = table[table["mode"] == "zero-shot"]
+    assert zero_shot["synthetic_f_rmse"].to_numpy() == pytest.approx(pretrained["f_rmse"], rel=1e-5)
+    tuned = table[table["mode"] != "zero-shot"].groupby("mode")["synthetic_f_rmse"].mean()
+    assert (tuned > 0).all() and set(tuned.index) == {"scratch", "finetune", "replay"}

@@ -282,6 +282,18 @@ def model_identity(path):
     return asdict(ModelId.from_path(path))
 
 
+def distance_teacher(model):
+    """The teacher a model is scored against where no real data reaches: its pre-trained
+    model's (a scratch model: the campaign's first)."""
+    teacher = ModelId.from_path(model).teacher
+    return config["teachers"][0] if teacher == NO_TEACHER else teacher_of(teacher)[0]
+
+
+def distance_set(teacher):
+    """``teacher``'s held-out synthetic structures (never trained on)."""
+    return f"{RESULTS}/synthetic/{teacher}/valid.extxyz"
+
+
 def set_predictions(model):
     """A model's predictions on each test set but the headline (predictions.extxyz)."""
     return [

@@ -4,6 +4,7 @@ rule evaluate:
         record=f"{RESULTS}/models/{{model}}/training.json",
         test=f"{RESULTS}/real/test.extxyz",
         tests=list(TEST_SETS.values()),
+        synthetic=lambda wildcards: distance_set(distance_teacher(wildcards.model)),
     output:
         metrics=f"{RESULTS}/metrics/{{model}}/metrics.json",
         predictions=f"{RESULTS}/metrics/{{model}}/predictions.extxyz",
@@ -24,6 +25,7 @@ rule evaluate:
         elements=config["elements"],
         labels=config["reference"],
         identity=lambda wildcards: model_identity(wildcards.model),
+        teacher=lambda wildcards: distance_teacher(wildcards.model),
         stability=config["stability"],
         seed=config["seed"],
         test_sets=list(TEST_SETS),
@@ -40,6 +42,7 @@ use rule evaluate as evaluate_zero_shot with:
         subset=real_subset(config["subsets"]["seeds"][0], "{n}"),
         test=f"{RESULTS}/real/test.extxyz",
         tests=list(TEST_SETS.values()),
+        synthetic=lambda wildcards: distance_set(teacher_of(wildcards.pretrained)[0]),
     output:
         metrics=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/metrics.json",
         predictions=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/predictions.extxyz",
@@ -56,6 +59,7 @@ use rule evaluate as evaluate_zero_shot with:
         identity=lambda wildcards: model_identity(
             f"{ZERO_SHOT}/{wildcards.pretrained}/n{wildcards.n}/seed{ZERO_SHOT_SEED}"
         ),
+        teacher=lambda wildcards: teacher_of(wildcards.pretrained)[0],
         stability=config["stability"],
         seed=config["seed"],
         test_sets=list(TEST_SETS),
@@ -86,6 +90,7 @@ use rule evaluate as evaluate_pretrain with:
             "pretrained": wildcards.pretrained,
             "teacher": teacher_of(wildcards.pretrained)[0],
         },
+        teacher=lambda wildcards: teacher_of(wildcards.pretrained)[0],
         stability=None,
         seed=config["seed"],
         test_sets=[],

@@ -24,6 +24,7 @@ from synthpt.evaluate import (  # noqa: E402
     metrics_by_source,
     per_atom_agreement,
     predict_compiled,
+    teacher_distance,
     with_predictions,
 )
 from synthpt.io import energy_forces, read_structures, validate_labels, write_json, write_structures  # noqa: E402
@@ -70,6 +71,10 @@ if sm.params.test_sets:  # every named set in order (a list: JSON keys are sorte
             | metrics(structures, energy_key, forces_key, set_energies, set_forces)
         )
         write_structures(output, with_predictions(structures, set_energies, set_forces))
+if "synthetic" in sm.input.keys():  # against its teacher, where no real data reaches
+    structures = read_structures(sm.input.synthetic)
+    predictions = predict_compiled(model, structures, device=device)
+    scores |= teacher_distance(structures, label_keys(sm.params.teacher), *predictions, elements)
 if per_atom_key(sm.params.labels) in test[0].arrays:  # a teacher's per-atom energies
     scores |= per_atom_agreement(test, nodes, per_atom_key(sm.params.labels))
 if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agreement structures

@@ -103,9 +103,11 @@ def test_structures(config: dict) -> int:
 
 
 def evaluation_minutes(config: dict) -> int:
-    """Wall-time request of scoring one model on its device: predicting the test structures,
-    then its MD stability runs, one prediction a step."""
-    n_test = test_structures(config)
+    """Wall-time request of scoring one model on its device: predicting the test structures
+    and the held-out synthetic ones (against the teacher), then its MD stability runs, one
+    prediction a step."""
+    n_valid = math.ceil(synthetic_count(config) * config["synthetic"].get("valid_fraction", 0.05))
+    n_test = test_structures(config) + n_valid
     atoms = atoms_per_structure(config)
     settings = config["stability"]
     steps = settings["n_structures"] * settings["steps"]

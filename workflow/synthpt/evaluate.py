@@ -220,3 +220,19 @@ def cost(record: dict | None) -> dict:
         untrained = {"steps": 0, "best_step": 0, "epochs": 0, "stopped_by": "none", "kept": "start"}
         return untrained | {WALL_TIME: 0.0}
     return {key: record.get(key, "trained") for key in COST} | {WALL_TIME: record["wall_s"]}
+
+
+def teacher_distance(structures, teacher_keys, energies, forces, elements) -> dict:
+    """A model's errors against its teacher's labels on held-out synthetic ``structures``
+    (``TEACHER_DISTANCE``): energies after a per-element shift (a fine-tuned model's energy
+    zero is the reference's, not the teacher's), forces as they are."""
+    from synthpt.e0s import recentred, residual_shift
+
+    energy_key, forces_key = teacher_keys
+    labels = [energy_forces(a, energy_key, forces_key) for a in structures]
+    reference = [e for e, _ in labels]
+    shift = residual_shift(structures, reference, energies, elements)
+    scores = metrics(
+        structures, energy_key, forces_key, recentred(structures, energies, shift, elements), forces
+    )
+    return {"synthetic_e_rmse": scores["e_rmse"], "synthetic_f_rmse": scores["f_rmse"]}
