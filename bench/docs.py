@@ -51,6 +51,7 @@ def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
          f"{r['synthetic_f_rmse_mean']:.3g}" if "synthetic_f_rmse_mean" in r else "")
         for _, r in summary.iterrows()
     ]  # fmt: skip
-    table(f"{campaign}: {figure.relative_to(ROOT) if figure.is_relative_to(ROOT) else figure}",
-          ["test set", "mode", "n", "models", "E", "F", "F vs teacher (synthetic)"], rows)  # fmt: skip
+    shown = figure.relative_to(ROOT) if figure.is_relative_to(ROOT) else figure
+    columns = ["test set", "mode", "n", "models", "E", "F", "F vs teacher (synthetic)"]
+    table(f"{campaign}: {shown}", columns, rows)
     return rows
