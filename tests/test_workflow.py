@@ -360,7 +360,7 @@ def test_every_trained_mode_exports_its_best_model_with_a_lammps_file(campaign):
         assert row["best_valid_loss"] == pytest.approx(record["best_valid_loss"])
         scored = json.loads((results / "metrics" / row["model"] / "metrics.json").read_text())
         assert row["test_f_rmse"] == pytest.approx(scored["f_rmse"], rel=1e-5)
-        for key in ("model", "compiled", "lammps"):
+        for key in ("model_file", "compiled_file", "lammps_file"):
             assert (results.parent.parent / row[key]).is_file(), row[key]
     atoms = read_structures(results / "real" / "test.extxyz")[0]
     calculator = MACECalculator(

@@ -75,6 +75,6 @@ def models_table(choices: list[dict], export_dir: str):
             for metric in ("e_rmse", "f_rmse"):
                 row[f"{scores['test_set']}_{metric}"] = scores.get(metric)
         for key, name in FILES.items():
-            row[key] = f"{export_dir}/{choice['group']}/{name}"
+            row[f"{key}_file"] = f"{export_dir}/{choice['group']}/{name}"
         rows.append(row)
     return pd.DataFrame(rows)
