@@ -232,7 +232,7 @@ def test_a_report_before_its_campaign_says_which_campaign_to_run(root, tmp_path)
     output = run.stdout + run.stderr
     assert run.returncode != 0 and not (tmp_path / "report.html").exists()
     name = yaml.safe_load(TINY.read_text())["campaign"]
-    assert f"--report: campaign '{name}' has not finished (9 of its 9 final outputs" in output
+    assert f"--report: campaign '{name}' has not finished (10 of its 10 final outputs" in output
     assert "then make the report" in output and "marked for report" not in output
 
 
