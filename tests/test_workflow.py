@@ -145,8 +145,9 @@ def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):
     # every job but `all`: 23 as before, the validation set, the teacher on the test set and its
     # agreement, 2 zero-shot scores, the pre-trained model against its teacher, and the second
     # strategy's 2 trainings and 2 scores; the tuning of both strategies' rates (2 x 2 runs, 2
-    # choices) and the coverage map
-    assert len(logs) == len(benchmarks) == 40
+    # choices), the coverage map, and the export of 3 models (scratch, finetune, replay) and
+    # their table
+    assert len(logs) == len(benchmarks) == 44
     for plot in ("learning_curves.png", "parity.png", "cost.png", "stability.png", "coverage.png"):
         assert (results / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
@@ -267,9 +268,10 @@ def test_paper_config_builds_its_whole_dag_quickly(root, tmp_path):
     hdf5 = {teacher_of(p) for p in pretrained_models(config) if reads_hdf5(config, p)}
     assert hdf5 == {(teacher, None) for teacher in config["teachers"]}
     assert re.search(rf"^preprocess_synthetic\s+{len(hdf5)}$", run.stdout, flags=re.MULTILINE)
+    exports = choices + 1  # the best model of each trained mode (as many as rate choices), a table
     expected = (
         shards + labelling + teachers + pretrained + sizes * seeds + 1 + 2 * models + zero_shot
-        + pretrained + teachers + 7 + tuning + len(hdf5)
+        + pretrained + teachers + 7 + tuning + len(hdf5) + exports
     )  # fmt: skip
     totals = re.findall(r"^total\s+(\d+)$", run.stdout, flags=re.MULTILINE)
     assert int(totals[-1]) == expected
