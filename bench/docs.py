@@ -19,6 +19,11 @@ def _spread(row, metric: str) -> str:
     return f"{mean:.3g}" + ("" if std != std else f" ± {std:.2g}")
 
 
+def _value(value) -> str:
+    """Three digits, blank where absent (a campaign scored before the column existed)."""
+    return "" if value is None or value != value else f"{value:.3g}"
+
+
 def learning_summary(results: Path):
     """Mean ± std over seeds per test set, mode and n, of every model scored in ``results``."""
     from synthpt.aggregate import by_test_set, collect, summarize
@@ -48,7 +53,7 @@ def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
         (r["test_set"], r["mode"], int(r["n_real"]), int(r["e_rmse_count"]),
          _spread(r, "e_rmse"),
          _spread(r, "f_rmse"),
-         f"{r['synthetic_f_rmse_mean']:.3g}" if "synthetic_f_rmse_mean" in r else "")
+         _value(r.get("synthetic_f_rmse_mean")))
         for _, r in summary.iterrows()
     ]  # fmt: skip
     shown = figure.relative_to(ROOT) if figure.is_relative_to(ROOT) else figure
