@@ -36,9 +36,40 @@ def learning_summary(results: Path):
     return by_test_set(summarize, collect(files))
 
 
+def gain_table(summary, campaign: str) -> str:
+    """The docs' fine-tuned against scratch table: per test set and n, each mode's mean ± std
+    over seeds, zero-shot, the ratio and the gap over the larger seed std; its first line
+    names the campaign it came from."""
+    frame = summary.set_index(["test_set", "mode", "n_real"])
+    lines = [f"<!-- source: results/{campaign} -->",
+             "| test set | n | fine-tuned E | scratch E | zero-shot E | E ratio (gap/std) "
+             "| fine-tuned F | scratch F | zero-shot F | F ratio (gap/std) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for test_set in dict.fromkeys(summary["test_set"]):
+        for n in sorted(set(summary[summary["mode"] == "finetune"]["n_real"])):
+            tuned, scratch = (
+                frame.loc[(test_set, "finetune", n)],
+                frame.loc[(test_set, "scratch", n)],
+            )
+            zero = frame.loc[(test_set, "zero-shot", n)]
+            cells = [test_set, str(n)]
+            for metric in ("e_rmse", "f_rmse"):
+                mean, other = tuned[f"{metric}_mean"], scratch[f"{metric}_mean"]
+                if mean != mean:  # an energy-only set
+                    cells += [""] * 4
+                    continue
+                spread = max(tuned[f"{metric}_std"], scratch[f"{metric}_std"])
+                cells += [_spread(tuned, metric), _spread(scratch, metric),
+                          _value(zero[f"{metric}_mean"]),
+                          f"{mean / other:.2f} ({(other - mean) / spread:.1f})"]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
-    """``docs/figures/NAME-learning-curves.png`` from ``results/<campaign>``, and its table
-    (E meV/atom, F eV/Å; mean ± std over seeds)."""
+    """``docs/figures/NAME-learning-curves.png`` and ``NAME-table.md`` (``gain_table``) from
+    ``results/<campaign>``, and the summary's table (E meV/atom, F eV/Å; mean ± std over
+    seeds)."""
     import pandas as pd
 
     from synthpt.aggregate import plot_learning_curves
@@ -49,6 +80,7 @@ def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
     out.mkdir(parents=True, exist_ok=True)
     figure = out / f"{name or campaign}-learning-curves.png"
     plot_learning_curves(summary, figure, pd.read_csv(agreement) if agreement.exists() else None)
+    (out / f"{name or campaign}-table.md").write_text(gain_table(summary, campaign))
     rows = [
         (r["test_set"], r["mode"], int(r["n_real"]), int(r["e_rmse_count"]),
          _spread(r, "e_rmse"),

@@ -49,3 +49,33 @@ def test_the_readme_is_read_in_five_minutes():
     assert len(lines) <= 200, f"README.md has {len(lines)} lines: move detail to docs/"
     for command in ("make run", "make test"):
         assert any(line.startswith(command) for line in lines), command
+
+
+GENERATED = re.compile(
+    r"<!-- generated: (\S+) \(bench/run.py docs\) -->\n(.*?)<!-- end generated -->\n", re.DOTALL
+)
+
+
+def test_a_generated_table_in_the_docs_is_its_file_and_its_run_still_gives_it():
+    """docs/ embeds bench/run.py docs' tables verbatim; where the run's results are here, the
+    table regenerated from them is the file (a stale table fails; CI has no results: skipped)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from docs import gain_table, learning_summary
+
+    blocks = [m for page in DOCS for m in GENERATED.finditer(page.read_text())]
+    assert blocks, "no generated table in the docs"
+    stale, missing = [], []
+    for block in blocks:
+        table = ROOT / "docs" / block[1]
+        assert block[2] == table.read_text(), f"{table.name} differs from its copy in the docs"
+        campaign = re.match(r"<!-- source: results/(\S+) -->", table.read_text())[1]
+        results = ROOT / "results" / campaign
+        if not (results / "metrics").is_dir():
+            missing.append(campaign)
+        elif gain_table(learning_summary(results), campaign) != table.read_text():
+            stale.append(table.name)
+    assert not stale, f"stale against their results: {stale} (rerun bench/run.py docs)"
+    if missing:
+        pytest.skip(f"no results here to regenerate from: {missing}")
