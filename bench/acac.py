@@ -31,6 +31,13 @@ def acac_missing() -> str | None:
     return None
 
 
+def template_campaign(base, workdir) -> tuple[dict, Path, str]:
+    """The campaign a variant bench copies from (a copy of ``base``, or the template), its
+    results folder and its first teacher."""
+    base = copy.deepcopy(base or OWN_DATA)
+    return base, Path(workdir) / "results" / base["campaign"], base["teachers"][0]
+
+
 def run_campaign(config: dict, workdir, cores: int, *targets: str) -> float:
     """Snakemake on ``config`` (its whole campaign, or ``targets``); wall seconds."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,9 +117,7 @@ def bench_acac_capacity(base=None, workdir=ROOT, cores=2, students=None, max_epo
     if problem := acac_missing():
         print(f"\n(acac capacity: {problem})")
         return []
-    base = copy.deepcopy(base or OWN_DATA)
-    source = Path(workdir) / "results" / base["campaign"]
-    teacher = base["teachers"][0]
+    base, source, teacher = template_campaign(base, workdir)
     if not (source / "synthetic" / teacher / "valid.extxyz").exists():
         run_campaign(
             base, workdir, cores, f"results/{base['campaign']}/synthetic/{teacher}/valid.extxyz"
@@ -165,9 +170,7 @@ def bench_acac_schedule(
     if problem := acac_missing():
         print(f"\n(acac schedule: {problem})")
         return []
-    base = copy.deepcopy(base or OWN_DATA)
-    source = Path(workdir) / "results" / base["campaign"]
-    teacher = base["teachers"][0]
+    base, source, teacher = template_campaign(base, workdir)
     n, seed = n or min(base["subsets"]["sizes"]), seed or base["subsets"]["seeds"][0]
     pretrained = f"results/{base['campaign']}/models/pretrain/{teacher}/mace.model"
     run_campaign(base, workdir, cores, *args, "--", pretrained)
