@@ -193,11 +193,14 @@ TRAINING_CPUS_PER_GPU = config["threads"]["train"] if ON_GPU else 0
 EVALUATION_THREADS = config["threads"]["train"] if ON_GPU else 1
 
 
+def synthetic_file(teacher, kind):
+    """``teacher``'s gathered synthetic train or valid (held-out, never trained on) file."""
+    return f"{RESULTS}/synthetic/{teacher}/{kind}.extxyz"
+
+
 def synthetic_set(kind):
     """The gathered synthetic train or valid file of pre-trained model ``pretrained``."""
-    return lambda wildcards: (
-        f"{RESULTS}/synthetic/{teacher_of(wildcards.pretrained)[0]}/{kind}.extxyz"
-    )
+    return lambda wildcards: synthetic_file(teacher_of(wildcards.pretrained)[0], kind)
 
 
 def pretraining_set(wildcards):
@@ -287,11 +290,6 @@ def distance_teacher(model):
     model's (a scratch model: the campaign's first)."""
     teacher = ModelId.from_path(model).teacher
     return config["teachers"][0] if teacher == NO_TEACHER else teacher_of(teacher)[0]
-
-
-def distance_set(teacher):
-    """``teacher``'s held-out synthetic structures (never trained on)."""
-    return f"{RESULTS}/synthetic/{teacher}/valid.extxyz"
 
 
 def set_predictions(model):

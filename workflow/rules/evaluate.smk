@@ -4,7 +4,9 @@ rule evaluate:
         record=f"{RESULTS}/models/{{model}}/training.json",
         test=f"{RESULTS}/real/test.extxyz",
         tests=list(TEST_SETS.values()),
-        synthetic=lambda wildcards: distance_set(distance_teacher(wildcards.model)),
+        synthetic=lambda wildcards: synthetic_file(
+            distance_teacher(wildcards.model), "valid"
+        ),
     output:
         metrics=f"{RESULTS}/metrics/{{model}}/metrics.json",
         predictions=f"{RESULTS}/metrics/{{model}}/predictions.extxyz",
@@ -42,7 +44,9 @@ use rule evaluate as evaluate_zero_shot with:
         subset=real_subset(config["subsets"]["seeds"][0], "{n}"),
         test=f"{RESULTS}/real/test.extxyz",
         tests=list(TEST_SETS.values()),
-        synthetic=lambda wildcards: distance_set(teacher_of(wildcards.pretrained)[0]),
+        synthetic=lambda wildcards: synthetic_file(
+            teacher_of(wildcards.pretrained)[0], "valid"
+        ),
     output:
         metrics=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/metrics.json",
         predictions=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/predictions.extxyz",

@@ -20,10 +20,9 @@ records = {
     for model, path in zip(sm.params.models, sm.input.records, strict=True)
 }
 chosen = best_by_validation(records)
-metrics = json.loads(Path(sm.input.metrics[sm.params.models.index(chosen)]).read_text())
-export_model(
-    Path(sm.input.records[sm.params.models.index(chosen)]).parent, Path(sm.output.model).parent
-)
+index = sm.params.models.index(chosen)
+metrics = json.loads(Path(sm.input.metrics[index]).read_text())
+export_model(Path(sm.input.records[index]).parent, Path(sm.output.model).parent)
 model = ModelId.from_path(chosen)
 write_json(
     sm.output.choice,

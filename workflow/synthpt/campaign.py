@@ -279,6 +279,12 @@ def check_config(config: dict) -> None:
         )
 
 
+def mode_group(mode: str, teacher: str) -> str:
+    """The folder of a mode's models (or its tuning runs) without size and seed: ``scratch``,
+    or ``MODE/PRETRAINED``."""
+    return SCRATCH if mode == SCRATCH else f"{mode}/{teacher}"
+
+
 @dataclass(frozen=True)
 class ModelId:
     """One trained model of the sweep: its place under models/ and metrics/."""
@@ -289,10 +295,13 @@ class ModelId:
     seed: int
 
     @property
+    def group(self) -> str:
+        """Its mode's folder, without size and seed (``mode_group``)."""
+        return mode_group(self.mode, self.teacher)
+
+    @property
     def path(self) -> str:
-        if self.mode == SCRATCH:
-            return f"{SCRATCH}/n{self.n_real}/seed{self.seed}"
-        return f"{self.mode}/{self.teacher}/n{self.n_real}/seed{self.seed}"
+        return f"{self.group}/n{self.n_real}/seed{self.seed}"
 
     @classmethod
     def from_path(cls, path: str) -> ModelId:

@@ -18,19 +18,13 @@ FILES = {"model": "mace.model", "compiled": "mace_compiled.model", "lammps": "ma
 LAMMPS_DTYPE = "float64"  # mace_create_lammps_model's default: LAMMPS' pair_style mace runs it
 
 
-def group_of(model: ModelId) -> str:
-    """A model's mode and pre-trained model without size and seed: ``scratch``,
-    ``finetune/gfn2``, ..."""
-    return model.path.rsplit("/", 2)[0]
-
-
 def export_groups(config: dict) -> dict[str, list[ModelId]]:
     """Every trained mode's models at the campaign's largest n, one per seed, by group."""
     n = max(config["subsets"]["sizes"])
     groups: dict[str, list[ModelId]] = {}
     for model in sweep(config, sizes=[n]):
         if model.mode != ZERO_SHOT:
-            groups.setdefault(group_of(model), []).append(model)
+            groups.setdefault(model.group, []).append(model)
     return groups
 
 
@@ -44,11 +38,10 @@ def export_model(model_dir, out_dir) -> None:
     """Copy a trained model and its TorchScript twin into ``out_dir`` and write the LAMMPS
     file beside them with ``mace_create_lammps_model`` (each file atomically)."""
     model_dir, out_dir = Path(model_dir), Path(out_dir)
-    for key in ("model", "compiled"):
-        with atomic_path(out_dir / FILES[key]) as tmp:
-            shutil.copyfile(model_dir / FILES[key], tmp)
+    with atomic_path(out_dir / FILES["compiled"]) as tmp:
+        shutil.copyfile(model_dir / FILES["compiled"], tmp)
     with tempfile.TemporaryDirectory(dir=out_dir) as work:
-        model = Path(work) / FILES["model"]
+        model = Path(work) / FILES["model"]  # converted where it lies, then moved into place
         shutil.copyfile(model_dir / FILES["model"], model)
         run = subprocess.run(
             [sys.executable, "-m", "mace.cli.create_lammps_model", str(model),
@@ -58,8 +51,9 @@ def export_model(model_dir, out_dir) -> None:
         made = Path(f"{model}-lammps.pt")
         if run.returncode or not made.exists():
             raise RuntimeError(f"mace_create_lammps_model on {model_dir}: {run.stderr[-2000:]}")
-        with atomic_path(out_dir / FILES["lammps"]) as tmp:
-            shutil.move(made, tmp)
+        for key, path in (("lammps", made), ("model", model)):
+            with atomic_path(out_dir / FILES[key]) as tmp:
+                shutil.move(path, tmp)
 
 
 def models_table(choices: list[dict], export_dir: str):

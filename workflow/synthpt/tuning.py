@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from synthpt.campaign import NO_TEACHER, SCRATCH, pretrained_models, strategies
+from synthpt.campaign import NO_TEACHER, SCRATCH, mode_group, pretrained_models, strategies
 from synthpt.training import AUTO, learning_rate
 
 LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
@@ -50,7 +50,7 @@ class TuningRun:
     @property
     def group(self) -> str:
         """The folder of every rate of one (mode, pre-trained model)."""
-        return SCRATCH if self.mode == SCRATCH else f"{self.mode}/{self.teacher}"
+        return mode_group(self.mode, self.teacher)
 
     @property
     def path(self) -> str:
