@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import ROOT, reuse_labels, snakemake, table
+from common import ROOT, reuse_labels, snakemake, spread, table
 
 ACAC = ROOT.parent / "shared" / "data" / "acac"
 OWN_DATA = yaml.safe_load((ROOT / "config" / "own_data.yaml").read_text())
@@ -48,10 +48,6 @@ def run_campaign(config: dict, workdir, cores: int, *targets: str) -> float:
     return time.perf_counter() - start
 
 
-def _spread(row, metric: str) -> str:
-    return f"{row[f'{metric}_mean']:.4g} ± {row[f'{metric}_std']:.2g}"
-
-
 def learning_rows(results: Path, teacher: str) -> list[tuple]:
     """Per test set and n: fine-tuned, scratch and zero-shot (mean ± std over seeds), the
     ratios, each gap over the larger seed std, and the fine-tunes that kept their start."""
@@ -68,9 +64,9 @@ def learning_rows(results: Path, teacher: str) -> list[tuple]:
         )
         zero = summary.loc[(test_set, "zero-shot", n)]
         rows.append(
-            (test_set, n, _spread(tuned, "e_rmse"), _spread(scratch, "e_rmse"),
+            (test_set, n, spread(tuned, "e_rmse"), spread(scratch, "e_rmse"),
              zero["e_rmse_mean"], ratio["e_rmse_ratio"], ratio["e_rmse_gap_over_std"],
-             _spread(tuned, "f_rmse"), _spread(scratch, "f_rmse"), zero["f_rmse_mean"],
+             spread(tuned, "f_rmse"), spread(scratch, "f_rmse"), zero["f_rmse_mean"],
              ratio["f_rmse_ratio"], ratio["f_rmse_gap_over_std"], int(tuned["kept_start"]))
         )  # fmt: skip
     return rows
@@ -154,6 +150,13 @@ SCHEDULES = {
     "energy x10": {"energy_weight": 3000.0},
     "energy x100": {"energy_weight": 30000.0},
     "scratch cap x3": {"max_steps": {"scratch": 12000, "finetune": 4000}},
+    "lr 3e-4": {"lr": {"scratch": 0.003, "finetune": 0.0003}},
+    "lr 3e-3": {"lr": {"scratch": 0.003, "finetune": 0.003}},
+    "no warm-up": {"warmup_steps": 0},
+    "warm-up 200": {"warmup_steps": 200},
+    "eval every 10": {"eval_steps": 10, "patience": 20},  # the same 200 steps of patience
+    "eval every 50": {"eval_steps": 50, "patience": 4},
+    "patience x3": {"patience": 30},
 }
 PRETRAINED_PARTS = ("structures", "synthetic", "real", "models/pretrain", "metrics/pretrain")
 
@@ -197,6 +200,53 @@ def bench_acac_schedule(
         f"acac fine-tuning schedules at n = {n}, seed {seed}: test errors (E meV/atom, F eV/Å)",
         ["schedule", "mode", "kept", "steps", "stopped by",
          *(f"{s} {q}" for s in sets for q in ("E", "F"))],
+        rows,
+    )  # fmt: skip
+    return rows
+
+
+# Where the strategies are told apart: every test set, each path's barrier, MD stability.
+STRATEGY_COPIED = (*PRETRAINED_PARTS, "models/scratch", "models/finetune")
+
+
+def bench_acac_strategies(
+    base=None, workdir=ROOT, cores=2, n=None, seeds=None, strategies=None, args=()
+):
+    """Every fine-tuning strategy (or ``strategies``) on acac at the smallest n (or ``n``), the
+    template's seeds (or ``seeds``), from the template campaign's own pre-trained model, labels,
+    subsets, scratch and fine-tuned models (copied, so only the other strategies train): per
+    test set and mode, E and F (mean ± std over seeds), the barrier error on each ordered path
+    (real.paths; meV, predicted less DFT), the runs that kept their start, MD steps survived."""
+    from synthpt.aggregate import by_test_set, collect, summarize
+    from synthpt.campaign import sweep
+    from synthpt.strategies import STRATEGIES
+
+    if problem := acac_missing():
+        print(f"\n(acac strategies: {problem})")
+        return []
+    base, source, teacher = template_campaign(base, workdir)
+    n = n or min(base["subsets"]["sizes"])
+    run_campaign(base, workdir, cores, *args, "--", f"results/{base['campaign']}/models/"
+                 f"pretrain/{teacher}/mace.model")  # fmt: skip
+    config = copy.deepcopy(base)
+    config["finetune"]["strategies"] = list(strategies or STRATEGIES)
+    config["campaign"] = f"{base['campaign']}-strategies"
+    results = Path(workdir) / "results" / config["campaign"]
+    reuse_labels(source, results, STRATEGY_COPIED)
+    models = sweep(config, sizes=[n], seeds=seeds)
+    targets = [f"results/{config['campaign']}/metrics/{m.path}/metrics.json" for m in models]
+    wall = run_campaign(config, workdir, cores, *args, "--", *targets)
+    summary = by_test_set(summarize, collect([Path(workdir) / t for t in targets]))
+    rows = [
+        (r["test_set"], r["mode"], int(r["e_rmse_count"]), spread(r, "e_rmse"),
+         spread(r, "f_rmse"), spread(r, "barrier_error"),
+         int(r["kept_start"]), r["md_steps_mean"])
+        for _, r in summary.iterrows()
+    ]  # fmt: skip
+    table(
+        f"acac strategies at n = {n} ({wall:.0f} s wall): E meV/atom, F eV/Å, barrier error meV"
+        f" (predicted less DFT), mean ± std over seeds {seeds or base['subsets']['seeds']}",
+        ["test set", "mode", "models", "E", "F", "barrier error", "kept start", "MD steps"],
         rows,
     )  # fmt: skip
     return rows

@@ -25,6 +25,15 @@ def table(title, header, rows):
     return rows
 
 
+def spread(row, metric: str) -> str:
+    """``metric``'s mean ± std over seeds in a summary row: blank where the set has no such
+    labels, the std left off for one model."""
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if mean != mean:
+        return ""
+    return f"{mean:.3g}" + ("" if std != std else f" ± {std:.2g}")
+
+
 def snakemake(workdir, configfile, *args):
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
                "--directory", str(workdir), "--configfile", str(configfile), *args]  # fmt: skip

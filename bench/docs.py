@@ -6,17 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import ROOT, table
+from common import ROOT, spread, table
 
 FIGURES = ROOT / "docs" / "figures"
-
-
-def _spread(row, metric: str) -> str:
-    """mean ± std (blank where the set has no such labels; the std alone blank for one model)."""
-    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-    if mean != mean:
-        return ""
-    return f"{mean:.3g}" + ("" if std != std else f" ± {std:.2g}")
 
 
 def _value(value) -> str:
@@ -58,10 +50,10 @@ def gain_table(summary, campaign: str) -> str:
                 if mean != mean:  # an energy-only set
                     cells += [""] * 4
                     continue
-                spread = max(tuned[f"{metric}_std"], scratch[f"{metric}_std"])
-                cells += [_spread(tuned, metric), _spread(scratch, metric),
+                larger = max(tuned[f"{metric}_std"], scratch[f"{metric}_std"])
+                cells += [spread(tuned, metric), spread(scratch, metric),
                           _value(zero[f"{metric}_mean"]),
-                          f"{mean / other:.2f} ({(other - mean) / spread:.1f})"]  # fmt: skip
+                          f"{mean / other:.2f} ({(other - mean) / larger:.1f})"]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -83,8 +75,8 @@ def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
     (out / f"{name or campaign}-table.md").write_text(gain_table(summary, campaign))
     rows = [
         (r["test_set"], r["mode"], int(r["n_real"]), int(r["e_rmse_count"]),
-         _spread(r, "e_rmse"),
-         _spread(r, "f_rmse"),
+         spread(r, "e_rmse"),
+         spread(r, "f_rmse"),
          _value(r.get("synthetic_f_rmse_mean")))
         for _, r in summary.iterrows()
     ]  # fmt: skip

@@ -49,7 +49,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from acac import bench_acac, bench_acac_capacity, bench_acac_schedule  # noqa: E402
+from acac import (  # noqa: E402
+    bench_acac,
+    bench_acac_capacity,
+    bench_acac_schedule,
+    bench_acac_strategies,
+)
 from campaign import bench_campaign, bench_learning  # noqa: E402
 from capacity import bench_capacity  # noqa: E402
 from faults import bench_faults  # noqa: E402
@@ -82,6 +87,7 @@ BENCHMARKS = {
     "acac": bench_acac,
     "acaccapacity": bench_acac_capacity,
     "acacschedule": bench_acac_schedule,
+    "acacstrategies": bench_acac_strategies,
     "gpu_smoke": bench_gpu_smoke,
     "docs": bench_docs,
 }

@@ -1,6 +1,7 @@
 """Smoke tests of the benchmarks on tiny inputs: each runs and prints its figures."""
 
 import copy
+import json
 import sys
 
 import pytest
@@ -18,7 +19,15 @@ def test_oracle_bench_compares_fine_tuned_with_zero_shot_at_every_size(tmp_path,
     base["synthetic"]["n_structures"] = 20  # labelled by GFN1-xTB here
     rows = bench.bench_oracle(base=base, workdir=tmp_path, seeds=(1,))
     assert [row[0] for row in rows] == base["subsets"]["sizes"]
-    assert all(row[-1] in ("worse", "no worse") and row[1] > 0 and row[3] > 0 for row in rows)
+    results = tmp_path / "results/oracle/metrics"
+    for n, start_e, tuned_e, start_f, tuned_f, _, verdict in rows:
+        start = json.loads((results / f"zero-shot/gfn1oracle/n{n}/seed0/metrics.json").read_text())
+        tuned = json.loads((results / f"finetune/gfn1oracle/n{n}/seed1/metrics.json").read_text())
+        assert (start_e, start_f) == (start["e_rmse"], start["f_rmse"])
+        assert tuned_e == f"{tuned['e_rmse']:.2f} ± 0.00"  # one seed: no spread
+        assert tuned_f == f"{tuned['f_rmse']:.4f} ± 0.0000"
+        worse = tuned["e_rmse"] > start["e_rmse"] or tuned["f_rmse"] > start["f_rmse"]
+        assert verdict == ("worse" if worse else "no worse")
     synthetic = (tmp_path / "results/oracle/synthetic/gfn1oracle/train.extxyz").read_text()
     assert "gfn1oracle_energy" in synthetic  # labelled by the reference's settings
     out = capsys.readouterr().out
@@ -51,8 +60,6 @@ def test_bench_names_its_benchmarks_and_refuses_unknown_ones():
 
 
 def test_target_bench_compares_structure_sources_on_the_mixed_carbon_target(tmp_path, capsys):
-    import json
-
     from ase.io import read
 
     md = {"densities": [2.0, 3.0], "temperatures": [3000], "anneal_ps": 0.3}

@@ -9,6 +9,7 @@ from synthpt.campaign import (
     ConfigError,
     ModelId,
     check_config,
+    path_sets,
     pretrained_models,
     sweep,
     sweep_slice,
@@ -274,3 +275,17 @@ def test_model_paths_are_built_and_matched_by_one_home(six):
     assert not re.fullmatch(pattern, "zero-shot/snap/n10/seed0")  # zero-shot: not trained
     assert coverage_model(six) in smallest_size_models(six)
     assert {m.n_real for m in smallest_size_models(six)} == {min(six["subsets"]["sizes"])}
+
+
+def test_an_ordered_path_must_be_a_named_test_set(config, tmp_path):
+    files = {name: tmp_path / f"{name}.xyz" for name in ("pool", "md", "scan")}
+    for path in files.values():
+        path.write_text("")
+    config.update(reference="dft")
+    config["real"] = {"pool": str(files["pool"]), "test": {"md": str(files["md"])}}
+    config["real"]["paths"] = ["scan"]
+    with pytest.raises(ConfigError, match=r"real.paths: \['scan'\] are not named test sets"):
+        check_config(config)
+    config["real"]["test"]["scan"] = str(files["scan"])
+    check_config(config)
+    assert path_sets(config) == ["scan"]

@@ -108,3 +108,15 @@ def test_the_distance_to_the_teacher_ignores_the_energy_zero_not_the_forces():
     scores = teacher_distance(structures, ("snap_energy", "snap_forces"), energies, forces, ["C"])
     assert scores["synthetic_e_rmse"] == pytest.approx(0.0, abs=1e-9)
     assert scores["synthetic_f_rmse"] == pytest.approx(0.1)
+
+
+def test_the_barrier_error_is_the_highest_less_the_lowest_whatever_the_energy_zero():
+    from synthpt.evaluate import barrier_error
+
+    path = [Atoms("C2", positions=[[0, 0, 0], [1.2 + 0.1 * k, 0, 0]]) for k in range(5)]
+    for atoms, energy in zip(path, [0.0, 0.3, 0.5, 0.2, 0.0], strict=True):
+        atoms.info["dft_energy"] = energy - 300.0
+    # the model's own zero, its highest image elsewhere, its barrier 0.04 eV lower
+    predicted = [7.0, 7.1, 7.3, 7.46, 7.05]
+    assert barrier_error(path, "dft_energy", predicted) == pytest.approx(-40.0)
+    assert barrier_error(path, "dft_energy", [e + 3.0 for e in predicted]) == pytest.approx(-40.0)

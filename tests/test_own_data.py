@@ -4,6 +4,7 @@ from ../shared/data/acac, at tiny sizes, through the real workflow."""
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -61,6 +62,24 @@ def test_every_model_is_scored_on_each_named_test_set_the_headline_first(acac_ca
     assert [ingest["test_sets"][n]["energy_only"] for n in names] == [False, False, True, True]
     scan = read_structures(results / "metrics/finetune/gfn2/n4/seed1/predictions-dihedral.extxyz")
     assert len(scan) == 45 and all(math.isfinite(a.info["MACE_energy"]) for a in scan)
+
+
+def test_each_ordered_path_scores_its_barrier_and_is_plotted(acac_campaign):
+    config, results = acac_campaign
+    assert config["real"]["paths"] == ["h_transfer", "dihedral"]
+    table = pd.read_csv(results / "learning_curves.csv")
+    for name, group in table.groupby("test_set"):
+        assert group["barrier_error"].notna().all() == (name in config["real"]["paths"])
+    model = results / "metrics/finetune/gfn2/n8/seed2"
+    scan = read_structures(model / "predictions-h_transfer.extxyz")
+    barrier = {key: np.ptp([a.info[key] for a in scan]) for key in ("MACE_energy", "dft_energy")}
+    row = table.query("test_set == 'h_transfer' and mode == 'finetune' and n_real == 8")
+    row = row[row["seed"] == 2]
+    expected = (barrier["MACE_energy"] - barrier["dft_energy"]) * 1000
+    assert row["barrier_error"].item() == pytest.approx(expected, rel=1e-6)
+    summary = pd.read_csv(results / "summary.csv").query("test_set == 'dihedral'")
+    assert summary["barrier_error_mean"].notna().all()
+    assert (results / "plots" / "paths.png").stat().st_size > 10_000
 
 
 def test_each_seed_draws_its_own_nested_subsets(acac_campaign):
@@ -147,3 +166,30 @@ def test_acac_schedule_and_docs_benches_read_the_campaigns_own_files(acac_campai
     assert rows[[r[:3] for r in rows].index(("md300", "scratch", 4))][5].startswith(
         f"{md300[md300['n_real'] == 4]['f_rmse_mean'].iloc[0]:.3g} ± "
     )
+
+
+def test_acac_strategies_bench_trains_only_the_strategies_it_lacks(acac_campaign):
+    """Smoke test of bench/run.py acacstrategies: the template's scratch and fine-tuned models
+    are reused, the other strategy trains, and every model gets each path's barrier error."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import run as bench
+
+    config, results = acac_campaign
+    workdir = results.parent.parent
+    rows = bench.bench_acac_strategies(
+        base=config, workdir=workdir, cores=2, seeds=[1], strategies=["finetune", "frozen"]
+    )
+    variant = workdir / f"results/{config['campaign']}-strategies"
+    logs = variant / "logs"
+    assert (logs / "frozen/gfn2/n4/seed1.log").exists()
+    # scratch and finetune came from the template campaign
+    assert not (logs / "finetune").exists() and not (logs / "train_scratch").exists()
+    table = pd.read_csv(results / "learning_curves.csv")
+    tuned = table.query("test_set == 'dihedral' and mode == 'finetune' and n_real == 4")
+    tuned = tuned[tuned["seed"] == 1]
+    row = rows[[r[:2] for r in rows].index(("dihedral", "finetune"))]
+    assert row[5] == f"{tuned['barrier_error'].item():.3g}"  # one seed: no std
+    modes = {r[1] for r in rows}
+    assert modes == {"scratch", "finetune", "frozen", "zero-shot"}

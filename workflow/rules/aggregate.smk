@@ -134,6 +134,34 @@ rule plot:
         "../scripts/plot.py"
 
 
+# Energy along each ordered path (real.paths) at the smallest and largest n, every mode.
+rule plot_paths:
+    input:
+        predictions=[predictions_file(model.path, name) for name, model in PATH_PLOT],
+    output:
+        report(
+            f"{RESULTS}/plots/paths.png",
+            caption="../report/paths.rst",
+            category="Learning curves",
+        ),
+    log:
+        f"{LOGS}/plot_paths.log",
+    benchmark:
+        f"{BENCHMARKS}/plot_paths.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=attempt_scaled(2000),
+        runtime=attempt_scaled(10),
+    params:
+        sets=[name for name, _ in PATH_PLOT],
+        models=[model.path for _, model in PATH_PLOT],
+        reference=config["reference"],
+    script:
+        "../scripts/plot_paths.py"
+
+
 # One slice of the sweep (nN, seedS, scratch, teacher-T) as a target: runs what that slice
 # needs, then tabulates every model with metrics so far and lists the missing ones.
 rule aggregate_sweep:

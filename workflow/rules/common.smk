@@ -39,6 +39,8 @@ from synthpt.campaign import (
     pretraining_seed,
     reads_hdf5,
     test_set_paths,
+    path_sets,
+    end_size_models,
 )
 from synthpt.configs import BASE, OverlayError, resolve as resolve_overlays
 from synthpt.export import EXPORT, export_groups
@@ -294,10 +296,7 @@ def distance_teacher(model):
 
 def set_predictions(model):
     """A model's predictions on each test set but the headline (predictions.extxyz)."""
-    return [
-        f"{RESULTS}/metrics/{model}/predictions-{name}.extxyz"
-        for name in list(TEST_SETS)[1:]
-    ]
+    return [predictions_file(model, name) for name in list(TEST_SETS)[1:]]
 
 
 def metrics_files(models):
@@ -314,7 +313,20 @@ COVERAGE_MODEL = coverage_model(config)
 COVERAGE_STRUCTURES = 200
 
 
+def predictions_file(model, name):
+    """A model's predictions on test set ``name`` (the headline's: predictions.extxyz)."""
+    own = "" if name == list(TEST_SETS)[0] else f"-{name}"
+    return f"{RESULTS}/metrics/{model}/predictions{own}.extxyz"
+
+
+# The path plot's models: every one at the smallest and largest n, on each ordered path.
+PATH_PLOT = [
+    (name, model) for name in path_sets(config) for model in end_size_models(config)
+]
+
+
 def final_outputs():
+    paths = [f"{RESULTS}/plots/paths.png"] if PATH_PLOT else []
     return [
         f"{RESULTS}/coverage.csv",
         f"{RESULTS}/plots/coverage.png",
@@ -326,6 +338,7 @@ def final_outputs():
         f"{RESULTS}/plots/cost.png",
         f"{RESULTS}/plots/stability.png",
         f"{RESULTS}/{EXPORT}/models.csv",
+        *paths,
     ]
 
 

@@ -31,6 +31,7 @@ rule evaluate:
         stability=config["stability"],
         seed=config["seed"],
         test_sets=list(TEST_SETS),
+        paths=path_sets(config),
         device=config["model"]["device"],
     script:
         "../scripts/evaluate.py"
@@ -67,6 +68,7 @@ use rule evaluate as evaluate_zero_shot with:
         stability=config["stability"],
         seed=config["seed"],
         test_sets=list(TEST_SETS),
+        paths=path_sets(config),
         device=config["model"]["device"],
 
 
@@ -98,4 +100,5 @@ use rule evaluate as evaluate_pretrain with:
         stability=None,
         seed=config["seed"],
         test_sets=[],
+        paths=[],
         device=config["model"]["device"],

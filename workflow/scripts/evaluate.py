@@ -18,6 +18,7 @@ import json  # noqa: E402
 
 from synthpt.e0s import recentred, residual_shift  # noqa: E402
 from synthpt.evaluate import (  # noqa: E402
+    barrier_error,
     cost,
     load_compiled,
     metrics,
@@ -54,21 +55,27 @@ def predicted(path, nodes=None, require_forces=True):
     return structures, energies, forces
 
 
+def set_metrics(name, structures, energies, forces):
+    """A test set's scores; on an ordered path (real.paths) its barrier error too."""
+    scores = metrics(structures, energy_key, forces_key, energies, forces)
+    if name in sm.params.paths:
+        scores["barrier_error"] = barrier_error(structures, energy_key, energies)
+    return scores
+
+
 nodes = []
 test, energies, forces = predicted(sm.input.test, nodes)
 record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
-headline = metrics(test, energy_key, forces_key, energies, forces)
+names = sm.params.test_sets
+headline = set_metrics(names[0] if names else None, test, energies, forces)
 scores = sm.params.identity | headline | cost(record)
-if sm.params.test_sets:  # every named set in order (a list: JSON keys are sorted)
-    scores["test_sets"] = [{"test_set": sm.params.test_sets[0], **headline}]
-    others = zip(
-        sm.params.test_sets[1:], sm.input.tests[1:], sm.output.set_predictions, strict=True
-    )
+if names:  # every named set in order (a list: JSON keys are sorted)
+    scores["test_sets"] = [{"test_set": names[0], **headline}]
+    others = zip(names[1:], sm.input.tests[1:], sm.output.set_predictions, strict=True)
     for name, path, output in others:
         structures, set_energies, set_forces = predicted(path, require_forces=False)
         scores["test_sets"].append(
-            {"test_set": name}
-            | metrics(structures, energy_key, forces_key, set_energies, set_forces)
+            {"test_set": name} | set_metrics(name, structures, set_energies, set_forces)
         )
         write_structures(output, with_predictions(structures, set_energies, set_forces))
 if "synthetic" in sm.input.keys():  # against its teacher, where no real data reaches

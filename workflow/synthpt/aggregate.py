@@ -17,7 +17,8 @@ TEST_SET = "test_set"  # a row's test set (campaign.test_sets); the headline's r
 # Each model against its teacher (a scratch model: the first teacher) on held-out synthetic
 # structures, where no real data reaches: what forgetting costs (energies centred per element).
 TEACHER_DISTANCE = ["synthetic_e_rmse", "synthetic_f_rmse"]
-COLUMNS = [TEST_SET, *IDENTITY, "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test",
+BARRIER = "barrier_error"  # on an ordered path (real.paths): predicted less reference barrier, meV
+COLUMNS = [TEST_SET, *IDENTITY, "e_rmse", "f_rmse", "e_mae", "f_mae", "n_test", BARRIER,
            *TEACHER_DISTANCE, *COST, *STABILITY]  # fmt: skip
 TIMES = [*IDENTITY, WALL_TIME, "md_s"]  # apart: learning_curves.csv is the same after any rerun
 METRICS = {"e_rmse": "energy RMSE (meV/atom)", "f_rmse": "force RMSE (eV/Å)"}
@@ -76,6 +77,8 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
         summary[f"{column}_mean"] = grouped[column].mean()
     for column in TEACHER_DISTANCE:
         summary[f"{column}_mean"] = grouped[column].mean()
+    summary[f"{BARRIER}_mean"] = grouped[BARRIER].mean()
+    summary[f"{BARRIER}_std"] = grouped[BARRIER].std()
     summary["steps_mean"] = grouped["steps"].mean()
     summary["stopped_by_cap"] = grouped["stopped_by"].agg(lambda s: int((s == "cap").sum()))
     summary["kept_start"] = grouped["kept"].agg(lambda s: int((s == "start").sum()))
@@ -390,6 +393,47 @@ def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> No
         ax.set_xlabel(f"reference {unit}")
         ax.set_ylabel(f"MACE {unit}")
     ax_e.legend()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_paths(paths: dict, energy_key: str, path) -> None:
+    """Energy along each ordered path, each curve less its own lowest point (so its highest is
+    its barrier): the reference and, per mode, the mean over seeds with their range as a band;
+    one row per path, one column per size. ``paths`` maps a path's name to {n: {(teacher,
+    mode): [structures with predictions, one list per seed]}}."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({n for by_size in paths.values() for n in by_size})
+    fig, axes = plt.subplots(
+        len(paths), len(sizes), figsize=(4.6 * len(sizes), 3.4 * len(paths)),
+        squeeze=False, constrained_layout=True,
+    )  # fmt: skip
+    for row, (name, by_size) in zip(axes, paths.items(), strict=True):
+        for ax, n in zip(row, sizes, strict=True):
+            drawn = False
+            for (teacher, mode), seeds in sorted(by_size.get(n, {}).items()):
+                curves = np.array([[a.info["MACE_energy"] for a in s] for s in seeds])
+                curves = (curves - curves.min(axis=1, keepdims=True)) * 1000.0
+                images = np.arange(curves.shape[1])
+                line = ax.plot(images, curves.mean(axis=0), **_marker(mode), markersize=3,
+                               label=model_label(teacher, mode))  # fmt: skip
+                ax.fill_between(images, curves.min(axis=0), curves.max(axis=0),
+                                color=line[0].get_color(), alpha=0.15)  # fmt: skip
+                if not drawn:
+                    reference = np.array([a.info[energy_key] for a in seeds[0]])
+                    ax.plot(images, (reference - reference.min()) * 1000.0, "k-", lw=2,
+                            label="reference", zorder=0)  # fmt: skip
+                    drawn = True
+            ax.set_title(f"{name}, n = {n}", fontsize=9)
+            ax.set_xlabel("image along the path")
+            ax.set_ylabel("energy less the lowest (meV)")
+            ax.grid(True, alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=7)
     fig.savefig(path, dpi=150)
     plt.close(fig)
 

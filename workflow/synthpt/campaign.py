@@ -137,6 +137,12 @@ def test_sets(config: dict) -> dict[str, list[str]]:
     return {HEADLINE_TEST: file_list(test) if test else []}
 
 
+def path_sets(config: dict) -> list[str]:
+    """The test sets that are ordered paths (a reaction path, a torsion scan): each model's
+    barrier along them is scored too (``real.paths``)."""
+    return list(config["real"].get("paths", []))
+
+
 def test_set_paths(results: str, config: dict) -> dict[str, str]:
     """Where each test set of the campaign lands: the headline at real/test.extxyz (the file
     every single-set consumer reads), the others at real/tests/NAME.extxyz."""
@@ -178,6 +184,11 @@ def _check_real(config: dict) -> None:
                 " scored (the models fit energies and forces); remove the key"
             )
         require_files("real", real_files(config))
+        if unknown := [name for name in path_sets(config) if name not in test_sets(config)]:
+            raise ConfigError(
+                f"real.paths: {unknown} are not named test sets (real.test names"
+                f" {list(test_sets(config))})"
+            )
         low, high = real.get("n_atoms", (1, 1))
         if low > high:
             raise ConfigError(f"real.n_atoms: min {low} above max {high}")
@@ -396,6 +407,12 @@ def smallest_size_models(config: dict) -> list[ModelId]:
     """The models at the smallest n and first seed (the parity plot's)."""
     n, seed = min(config["subsets"]["sizes"]), config["subsets"]["seeds"][0]
     return [m for m in sweep(config) if m.n_real == n and m.seed == seed]
+
+
+def end_size_models(config: dict) -> list[ModelId]:
+    """Every model (all seeds) at the smallest and the largest n (the path plot's)."""
+    sizes = config["subsets"]["sizes"]
+    return sweep(config, sizes=sorted({min(sizes), max(sizes)}))
 
 
 def coverage_model(config: dict) -> ModelId:

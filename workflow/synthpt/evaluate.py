@@ -184,6 +184,14 @@ def metrics(structures, energy_key, forces_key, energies, forces) -> dict[str, f
     return scores
 
 
+def barrier_error(structures, energy_key, energies) -> float:
+    """Predicted less reference barrier (meV) along an ordered path: each the path's highest
+    energy less its lowest, so neither energy zero matters."""
+    reference = np.array([a.info[energy_key] for a in structures])
+    predicted = np.asarray(energies, dtype=float)
+    return float((np.ptp(predicted) - np.ptp(reference)) * 1000.0)
+
+
 def metrics_by_source(structures, energy_key, forces_key, energies, forces) -> dict[str, float]:
     """``e_rmse_SOURCE`` and ``f_rmse_SOURCE`` per structure source (``info["structure_source"]``)
     of a mixed synthetic set; nothing for one source."""
