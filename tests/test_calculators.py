@@ -294,7 +294,7 @@ def test_a_nep_file_that_cannot_label_the_campaign_is_refused_before_any_job(
     import yaml
 
     from conftest import ROOT
-    from synthpt.campaign import ConfigError, check_config
+    from synthpt.checks import ConfigError, check_config
 
     path = tmp_path / "nep.txt"
     path.write_text(first_line + "\ncutoff 5 4\n")
@@ -366,7 +366,7 @@ def test_student_node_energies_are_compared_centred_per_element(cells):
 def test_calculator_settings_are_checked_before_any_job(root, name, change, message):
     import yaml
 
-    from synthpt.campaign import ConfigError, check_config
+    from synthpt.checks import ConfigError, check_config
 
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())
     config["calculators"]["tersoff"] = {"type": "tersoff"}

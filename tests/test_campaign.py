@@ -6,15 +6,14 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from synthpt.campaign import (
-    ConfigError,
     ModelId,
-    check_config,
     path_sets,
     pretrained_models,
     sweep,
     sweep_slice,
     teacher_of,
 )
+from synthpt.checks import ConfigError, check_config
 
 
 @pytest.fixture
@@ -204,7 +203,7 @@ def test_unknown_sweep_slice_is_explained(config):
     ],
 )
 def test_schema_problems_name_the_key_in_one_line(root, config, change, message):
-    from synthpt.campaign import schema_problem
+    from synthpt.checks import schema_problem
 
     schema = yaml.safe_load((root / "config" / "schema.yaml").read_text())
     assert schema_problem(config, schema) is None

@@ -122,7 +122,7 @@ def test_a_mix_makes_each_part_with_its_own_generator_whatever_the_sharding(root
 
 def test_a_mix_is_checked_and_builds_its_dag(root, tmp_path):
     from conftest import snakemake
-    from synthpt.campaign import ConfigError, check_config
+    from synthpt.checks import ConfigError, check_config
 
     config = mixed_config(root)
     check_config(config)

@@ -10,9 +10,6 @@ import yaml
 
 from synthpt.campaign import (
     NO_TEACHER,
-    AUGMENT,
-    ConfigError,
-    schema_problem,
     augment_seed_files,
     structure_builders,
     PRETRAINED,
@@ -20,8 +17,6 @@ from synthpt.campaign import (
     ZERO_SHOT_SEED,
     ModelId,
     SWEEP_SLICE,
-    USER_FILE_KEYS,
-    check_config,
     coverage_model,
     model_pattern,
     smallest_size_models,
@@ -29,7 +24,6 @@ from synthpt.campaign import (
     pretrained_models,
     real_files,
     real_from_files,
-    report_problem,
     strategies,
     structure_source,
     sweep,
@@ -42,7 +36,9 @@ from synthpt.campaign import (
     path_sets,
     end_size_models,
 )
-from synthpt.configs import BASE, OverlayError, resolve as resolve_overlays
+from synthpt.checks import USER_FILE_KEYS, check_config, report_problem, schema_problem
+from synthpt.configs import BASE, ConfigError, OverlayError, resolve as resolve_overlays
+from synthpt.structures import AUGMENT
 from synthpt.export import EXPORT, export_groups
 from synthpt.hdf5 import (
     DATA_PATH_KEYS,

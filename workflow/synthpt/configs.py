@@ -63,3 +63,7 @@ def resolve(config_files, overrides: dict | None = None) -> dict:
     for path in config_files:
         config = merge(config, load_campaign(path))
     return merge(config, dict(overrides or {}))
+
+
+class ConfigError(ValueError):
+    """A config whose values are valid one by one but do not fit together."""

@@ -17,9 +17,8 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 
-from synthpt.campaign import molecule
 from synthpt.sources import snapshots_per_trajectory, trajectory_grid
-from synthpt.structures import random_cell, structure_rng
+from synthpt.structures import molecule, random_cell, structure_rng
 
 log = logging.getLogger(__name__)
 QUENCH_STAGES = 10  # ASE's Langevin ramps the quench in stages; LAMMPS ramps it every step

@@ -117,7 +117,7 @@ def _chains(shard: Shard) -> list[Atoms]:
 
 
 def _molecule_atoms(config: dict) -> int:
-    from synthpt.campaign import molecule
+    from synthpt.structures import molecule
 
     return max(len(molecule(name)) for name in config["structures"]["molecules"])
 

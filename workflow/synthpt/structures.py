@@ -14,6 +14,8 @@ from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 from ase.geometry import get_distances
 
+from synthpt.configs import ConfigError
+
 AMU_PER_G_CM3_TO_A3 = 1.66053906660  # volume (Å^3) of 1 amu at 1 g/cm^3
 STREAMS = {"synthetic": 0, "real": 1}
 AUGMENT = "augment"  # the structure source that grows chains from the real pool
@@ -256,3 +258,13 @@ def augment(chains: range, seeds: list[Atoms], settings: Mapping, seed: int, cal
             atoms.info["seed_index"] = chain % len(seeds)
         structures += links
     return structures
+
+
+def molecule(name: str):
+    """A molecule of ASE's g2 set by name (e.g. CH3CH2OH: ethanol), without cell or pbc."""
+    from ase.build import molecule as build
+    from ase.collections import g2
+
+    if name not in g2.names:
+        raise ConfigError(f"structures.molecules: '{name}' is not in ASE's g2 set (e.g. CH3CH2OH)")
+    return build(name)
