@@ -157,24 +157,25 @@ SCHEDULES = {
     "eval every 10": {"eval_steps": 10, "patience": 20},  # the same 200 steps of patience
     "eval every 50": {"eval_steps": 50, "patience": 4},
     "patience x3": {"patience": 30},
+    "cap 12000": {"max_steps": 12000},  # the template's now; n = 100 reached 4,000
 }
 PRETRAINED_PARTS = ("structures", "synthetic", "real", "models/pretrain", "metrics/pretrain")
 
 
 def bench_acac_schedule(
     base=None, workdir=ROOT, cores=2, schedules=None, modes=("finetune", "scratch"), n=None,
-    seed=None, args=(),
+    seeds=None, args=(),
 ):  # fmt: skip
     """Fine-tuning schedules on acac at the smallest n (or ``n``): each of ``schedules``
     (finetune keys) from the template campaign's own pre-trained model, labels and subsets
-    (copied), for ``modes`` at the first seed (or ``seed``): what the run kept, after how many
-    steps and why it stopped, and its errors on every test set (E meV/atom, F eV/Å).
-    ``args``: further Snakemake options (e.g. --rerun-triggers)."""
+    (copied), for ``modes`` at the first seed (or each of ``seeds``, run side by side): what
+    each run kept, after how many steps and why it stopped, and its errors on every test set
+    (E meV/atom, F eV/Å). ``args``: further Snakemake options (e.g. --rerun-triggers)."""
     if problem := acac_missing():
         print(f"\n(acac schedule: {problem})")
         return []
     base, source, teacher = template_campaign(base, workdir)
-    n, seed = n or min(base["subsets"]["sizes"]), seed or base["subsets"]["seeds"][0]
+    n, seeds = n or min(base["subsets"]["sizes"]), seeds or base["subsets"]["seeds"][:1]
     pretrained = f"results/{base['campaign']}/models/pretrain/{teacher}/mace.model"
     run_campaign(base, workdir, cores, *args, "--", pretrained)
     folders = {"finetune": f"finetune/{teacher}", "scratch": "scratch"}
@@ -187,18 +188,19 @@ def bench_acac_schedule(
         results = Path(workdir) / "results" / config["campaign"]
         if schedule:
             reuse_labels(source, results, PRETRAINED_PARTS)
-        metrics = f"results/{config['campaign']}/metrics/{{}}/n{n}/seed{seed}/metrics.json"
-        targets = [metrics.format(folders[mode]) for mode in modes]
+        metrics = f"results/{config['campaign']}/metrics/{{}}/n{n}/seed{{}}/metrics.json"
+        runs = [(mode, seed) for mode in modes for seed in seeds]
+        targets = [metrics.format(folders[mode], seed) for mode, seed in runs]
         wall = run_campaign(config, workdir, cores, *args, "--", *targets)
-        for mode, target in zip(modes, targets, strict=True):
+        for (mode, seed), target in zip(runs, targets, strict=True):
             m = json.loads((Path(workdir) / target).read_text())
             errors = [x for t in m["test_sets"] for x in (t["e_rmse"], t["f_rmse"])]
-            rows.append((name, mode, m["kept"], m["steps"], m["stopped_by"], *errors))
+            rows.append((name, mode, seed, m["kept"], m["steps"], m["stopped_by"], *errors))
         print(f"acac schedule {name}: {wall:.0f} s wall", flush=True)
     sets = [t["test_set"] for t in m["test_sets"]]
     table(
-        f"acac fine-tuning schedules at n = {n}, seed {seed}: test errors (E meV/atom, F eV/Å)",
-        ["schedule", "mode", "kept", "steps", "stopped by",
+        f"acac fine-tuning schedules at n = {n}: test errors (E meV/atom, F eV/Å)",
+        ["schedule", "mode", "seed", "kept", "steps", "stopped by",
          *(f"{s} {q}" for s in sets for q in ("E", "F"))],
         rows,
     )  # fmt: skip

@@ -154,8 +154,8 @@ def test_acac_schedule_and_docs_benches_read_the_campaigns_own_files(acac_campai
     logs = sorted(p.name for p in (variant / "logs").iterdir())
     assert "pretrain" not in logs and "finetune" in logs  # the pre-trained model was reused
     tuned = json.loads((variant / "metrics/finetune/gfn2/n4/seed1/metrics.json").read_text())
-    assert [row[:2] for row in rows] == [("template", "finetune"), ("energy x10", "finetune")]
-    assert rows[1][5:7] == (tuned["test_sets"][0]["e_rmse"], tuned["test_sets"][0]["f_rmse"])
+    assert [row[:3] for row in rows] == [("template", "finetune", 1), ("energy x10", "finetune", 1)]
+    assert rows[1][6:8] == (tuned["test_sets"][0]["e_rmse"], tuned["test_sets"][0]["f_rmse"])
     assert "--energy_weight=3000.0" in (variant / "logs/finetune/gfn2/n4/seed1.log").read_text()
 
     rows = bench.bench_docs(config["campaign"], workdir=workdir, out=tmp_path, name="acac")
