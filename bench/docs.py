@@ -58,6 +58,36 @@ def gain_table(summary, campaign: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def barrier_table(summary, campaign: str) -> str | None:
+    """Per ordered path (real.paths) and n: each mode's barrier error (meV, the model's barrier
+    less the reference's), mean ± std over seeds; None without paths. Its first line names the
+    campaign it came from."""
+    if "barrier_error_mean" not in summary:
+        return None
+    paths = summary[summary["barrier_error_mean"].notna()]
+    if paths.empty:
+        return None
+    modes = list(dict.fromkeys(paths["mode"]))
+    lines = [f"<!-- source: results/{campaign} -->",
+             "| path | n | " + " | ".join(modes) + " |",
+             "|---|---|" + "---|" * len(modes)]  # fmt: skip
+    frame = paths.set_index(["test_set", "mode", "n_real"])
+    for test_set in dict.fromkeys(paths["test_set"]):
+        for n in sorted(set(paths[paths["test_set"] == test_set]["n_real"])):
+            cells = [
+                spread(frame.loc[(test_set, mode, n)], "barrier_error")
+                if (test_set, mode, n) in frame.index
+                else ""
+                for mode in modes
+            ]
+            lines.append(f"| {test_set} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# The generated tables beside each figure: NAME-SUFFIX.md from a campaign's summary.
+TABLES = {"table": gain_table, "barriers": barrier_table}
+
+
 def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
     """``docs/figures/NAME-learning-curves.png`` and ``NAME-table.md`` (``gain_table``) from
     ``results/<campaign>``, and the summary's table (E meV/atom, F eV/Å; mean ± std over
@@ -72,7 +102,9 @@ def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
     out.mkdir(parents=True, exist_ok=True)
     figure = out / f"{name or campaign}-learning-curves.png"
     plot_learning_curves(summary, figure, pd.read_csv(agreement) if agreement.exists() else None)
-    (out / f"{name or campaign}-table.md").write_text(gain_table(summary, campaign))
+    for suffix, make in TABLES.items():
+        if (text := make(summary, campaign)) is not None:
+            (out / f"{name or campaign}-{suffix}.md").write_text(text)
     rows = [
         (r["test_set"], r["mode"], int(r["n_real"]), int(r["e_rmse_count"]),
          spread(r, "e_rmse"),
