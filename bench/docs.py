@@ -84,14 +84,40 @@ def barrier_table(summary, campaign: str) -> str | None:
     return "\n".join(lines) + "\n"
 
 
+def paths_figure(results: Path, summary, figure: Path, reference: str) -> bool:
+    """plots/paths.png's figure from the campaign's predictions so far: each ordered path (the
+    sets with a barrier error), every mode at the smallest and largest n scored, against the
+    ``reference`` labels; False (no figure) without paths."""
+    from synthpt.aggregate import plot_paths
+    from synthpt.campaign import ModelId
+    from synthpt.io import read_structures
+    from synthpt.labelling import label_keys
+
+    if "barrier_error_mean" not in summary:
+        return False
+    names = list(dict.fromkeys(summary[summary["barrier_error_mean"].notna()]["test_set"]))
+    sizes = sorted(set(summary["n_real"]))
+    paths = {}
+    for name in names:
+        for file in sorted(results.glob(f"metrics/*/**/predictions-{name}.extxyz")):
+            model = ModelId.from_path(str(file.parent.relative_to(results / "metrics")))
+            if model.n_real in (sizes[0], sizes[-1]):
+                by_mode = paths.setdefault(name, {}).setdefault(model.n_real, {})
+                by_mode.setdefault((model.teacher, model.mode), []).append(read_structures(file))
+    if paths:
+        plot_paths(paths, label_keys(reference)[0], figure)
+    return bool(paths)
+
+
 # The generated tables beside each figure: NAME-SUFFIX.md from a campaign's summary.
 TABLES = {"table": gain_table, "barriers": barrier_table}
 
 
-def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
-    """``docs/figures/NAME-learning-curves.png`` and ``NAME-table.md`` (``gain_table``) from
-    ``results/<campaign>``, and the summary's table (E meV/atom, F eV/Å; mean ± std over
-    seeds)."""
+def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None, reference="dft"):
+    """``docs/figures/NAME-learning-curves.png``, ``NAME-table.md`` (``gain_table``) and, with
+    ordered paths, ``NAME-barriers.md`` and ``NAME-paths.png``, from ``results/<campaign>``
+    (``reference``: the label whose energies the paths are drawn against); and the summary's
+    table (E meV/atom, F eV/Å; mean ± std over seeds)."""
     import pandas as pd
 
     from synthpt.aggregate import plot_learning_curves
@@ -105,6 +131,7 @@ def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None):
     for suffix, make in TABLES.items():
         if (text := make(summary, campaign)) is not None:
             (out / f"{name or campaign}-{suffix}.md").write_text(text)
+    paths_figure(results, summary, out / f"{name or campaign}-paths.png", reference)
     rows = [
         (r["test_set"], r["mode"], int(r["n_real"]), int(r["e_rmse_count"]),
          spread(r, "e_rmse"),

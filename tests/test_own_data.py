@@ -166,6 +166,7 @@ def test_acac_schedule_and_docs_benches_read_the_campaigns_own_files(acac_campai
     assert rows[[r[:3] for r in rows].index(("md300", "scratch", 4))][5].startswith(
         f"{md300[md300['n_real'] == 4]['f_rmse_mean'].iloc[0]:.3g} ± "
     )
+    assert (tmp_path / "acac-paths.png").stat().st_size > 10_000
     barriers = (tmp_path / "acac-barriers.md").read_text().splitlines()
     assert barriers[1].startswith("| path | n | ") and len(barriers) == 3 + 2 * 2  # 2 paths, 2 n
     dihedral = summary.query("test_set == 'dihedral' and mode == 'scratch' and n_real == 8")
