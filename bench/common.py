@@ -31,7 +31,9 @@ def spread(row, metric: str) -> str:
     mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
     if mean != mean:
         return ""
-    return f"{mean:.3g}" + ("" if std != std else f" ± {std:.2g}")
+    mean_text = f"{mean:.0f}" if abs(mean) >= 1000 else f"{mean:.3g}"
+    std_text = f"{std:.0f}" if abs(std) >= 100 else f"{std:.2g}"  # no exponents
+    return mean_text + ("" if std != std else f" ± {std_text}")
 
 
 def snakemake(workdir, configfile, *args):
