@@ -115,8 +115,8 @@ def epochs_trained(log_text: str) -> list[int]:
 def test_cancelled_training_resumes_from_its_last_validation_pass(tmp_path):
     """scancel pre-training mid-way: the retry resumes from the training state of its last
     validation pass (test_bench.py's resume test proves the resumed model is the
-    uninterrupted one, bit for bit) and trains only the epochs after it. (The whole campaign through the
-    profile is test_jobs_go_through_sbatch_and_give_the_local_results.)"""
+    uninterrupted one, bit for bit) and trains only the epochs after it. (The whole campaign
+    through the profile is test_jobs_go_through_sbatch_and_give_the_local_results.)"""
     config = yaml.safe_load(TINY.read_text())
     config["pretrain"].update(max_epochs=16, patience=16, min_delta=0.0)  # the cap ends it
     configfile = tmp_path / "long-pretrain.yaml"
