@@ -88,7 +88,7 @@ def paths_figure(results: Path, summary, figure: Path, reference: str) -> bool:
     """plots/paths.png's figure from the campaign's predictions so far: each ordered path (the
     sets with a barrier error), every mode at the smallest and largest n scored, against the
     ``reference`` labels; False (no figure) without paths."""
-    from synthpt.aggregate import plot_paths
+    from synthpt.aggregate import path_curves, plot_paths
     from synthpt.campaign import ModelId
     from synthpt.io import read_structures
     from synthpt.labelling import label_keys
@@ -97,13 +97,16 @@ def paths_figure(results: Path, summary, figure: Path, reference: str) -> bool:
         return False
     names = list(dict.fromkeys(summary[summary["barrier_error_mean"].notna()]["test_set"]))
     sizes = sorted(set(summary["n_real"]))
-    paths = {}
-    for name in names:
-        for file in sorted(results.glob(f"metrics/*/**/predictions-{name}.extxyz")):
-            model = ModelId.from_path(str(file.parent.relative_to(results / "metrics")))
-            if model.n_real in (sizes[0], sizes[-1]):
-                by_mode = paths.setdefault(name, {}).setdefault(model.n_real, {})
-                by_mode.setdefault((model.teacher, model.mode), []).append(read_structures(file))
+    found = [
+        (name, ModelId.from_path(str(file.parent.relative_to(results / "metrics"))), file)
+        for name in names
+        for file in sorted(results.glob(f"metrics/*/**/predictions-{name}.extxyz"))
+    ]
+    paths = path_curves(
+        (name, model, read_structures(file))
+        for name, model, file in found
+        if model.n_real in (sizes[0], sizes[-1])
+    )
     if paths:
         plot_paths(paths, label_keys(reference)[0], figure)
     return bool(paths)

@@ -9,15 +9,16 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.aggregate import plot_paths  # noqa: E402
+from synthpt.aggregate import path_curves, plot_paths  # noqa: E402
 from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.io import atomic_path, read_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
 
-paths = {}
-for name, model, path in zip(sm.params.sets, sm.params.models, sm.input.predictions, strict=True):
-    model = ModelId.from_path(model)
-    by_mode = paths.setdefault(name, {}).setdefault(model.n_real, {})
-    by_mode.setdefault((model.teacher, model.mode), []).append(read_structures(path))
+paths = path_curves(
+    (name, ModelId.from_path(model), read_structures(path))
+    for name, model, path in zip(
+        sm.params.sets, sm.params.models, sm.input.predictions, strict=True
+    )
+)
 with atomic_path(sm.output[0]) as tmp:
     plot_paths(paths, label_keys(sm.params.reference)[0], tmp)

@@ -397,6 +397,16 @@ def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> No
     plt.close(fig)
 
 
+def path_curves(entries) -> dict:
+    """``plot_paths``' input from (path name, ModelId, structures with predictions) entries:
+    {name: {n: {(teacher, mode): [structures, one list per seed]}}}."""
+    paths = {}
+    for name, model, structures in entries:
+        by_mode = paths.setdefault(name, {}).setdefault(model.n_real, {})
+        by_mode.setdefault((model.teacher, model.mode), []).append(structures)
+    return paths
+
+
 def plot_paths(paths: dict, energy_key: str, path) -> None:
     """Energy along each ordered path, each curve less its own lowest point (so its highest is
     its barrier): the reference and, per mode, the mean over seeds with their range as a band;
