@@ -9,6 +9,9 @@ paperdag       config/paper.yaml (11,000 cells) and a 10^5-cell variant: DAG bui
                Snakemake's floor (a trivial workflow of the same job count) in one run
 training       MACE training throughput (atoms/s): the default model in float32/64 on 1/2 threads,
                the paper model in float32 on 1/2 threads
+presets        every shipped config's model on this device (cuda where visible) at its
+               pre-training and fine-tuning batch: atoms/s, s per step, s per epoch of its
+               whole synthetic set; with and without cuequivariance on a GPU
 campaign       wall, CPU and peak memory of results/default from its benchmark files and log,
                job time by stage
 learning       the learning-curve bars of results/default: scratch falling, fine-tuned/scratch
@@ -66,7 +69,7 @@ from oracle import bench_oracle  # noqa: E402
 from orchestration import bench_orchestration, bench_paper_dag  # noqa: E402
 from resume import bench_resume  # noqa: E402
 from target import bench_target  # noqa: E402
-from training import bench_training  # noqa: E402
+from training import bench_presets, bench_training  # noqa: E402
 
 from docs import bench_docs  # noqa: E402
 
@@ -75,6 +78,7 @@ BENCHMARKS = {
     "orchestration": bench_orchestration,
     "paperdag": bench_paper_dag,
     "training": bench_training,
+    "presets": bench_presets,
     "campaign": bench_campaign,
     "learning": bench_learning,
     "md": bench_md,

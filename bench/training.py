@@ -23,6 +23,8 @@ def training_throughput(
     from synthpt.training import NEVER, PRETRAIN, train_model, training_plan
 
     n_valid = max(1, len(structures) // 10)
+    per_atom = [a.info["snap_energy"] / len(a) for a in structures]
+    e0s = {int(z): sum(per_atom) / len(per_atom) for z in set(structures[0].numbers)}
     schedule = DEFAULT["pretrain"] | {"batch_size": batch_size, "max_epochs": epochs}
     plan = training_plan(
         PRETRAIN, {"schedule": schedule | {"patience": NEVER}}, len(structures) - n_valid, "snap"
@@ -38,7 +40,7 @@ def training_throughput(
         )
         train_model(
             plan, work_dir=work, train_file=train, valid_file=valid,
-            keys=("snap_energy", "snap_forces"), e0s=e0s_argument({6: -8.0}),
+            keys=("snap_energy", "snap_forces"), e0s=e0s_argument(e0s),
             architecture=architecture, seed=1, dtype=dtype, outputs=outputs, log_file=log,
             threads=threads, device=device,
         )  # fmt: skip
@@ -86,4 +88,88 @@ def bench_training(train=ROOT / "results/default/synthetic/snap/train.extxyz", r
                 f"\nOne paper-scale pre-training epoch ({n_synthetic} atoms) at that rate:"
                 f" {n_synthetic / speed / 3600:.1f} h on this CPU (no GPU was at hand)"
             )
+    return rows
+
+
+ACAC = ROOT.parent / "shared" / "data" / "acac"
+# Each shipped config's student, and the structures its pre-training sees: carbon cells
+# (the default campaign's synthetic set) or acac molecules (../shared/data/acac).
+PRESETS = {
+    "default": ("config.yaml", "carbon"),
+    "paper": ("paper.yaml", "carbon"),
+    "molecules": ("molecules.yaml", "molecules"),
+    "own_data": ("own_data.yaml", "molecules"),
+}
+
+
+def labelled(structures):
+    """Structures with their calculator's labels under the keys training_throughput reads."""
+    out = []
+    for atoms in structures:
+        copy_ = atoms.copy()
+        copy_.info["snap_energy"] = atoms.get_potential_energy()
+        copy_.arrays["snap_forces"] = atoms.get_forces()
+        out.append(copy_)
+    return out
+
+
+def preset_structures(carbon=None, acac=ACAC, n=500):
+    """The two structure sets the presets train on (None where a file is missing)."""
+    import ase.io
+
+    from synthpt.io import read_structures
+
+    carbon = Path(carbon or ROOT / "results/default/synthetic/snap/train.extxyz")
+    molecules = Path(acac) / "train_300K.xyz"
+    return {
+        "carbon": read_structures(carbon)[:n] if carbon.exists() else None,
+        "molecules": labelled(ase.io.read(molecules, f":{n}")) if molecules.exists() else None,
+    }
+
+
+def bench_presets(
+    device=None, carbon=None, acac=ACAC, n=500, epochs=4, cueq=None, presets=None, threads=1
+):
+    """Each shipped config's model trained on ``device`` (cuda where visible): atoms/s,
+    seconds per step, and the seconds of one pre-training epoch over the config's whole
+    synthetic set at that rate. ``cueq``: the cuequivariance settings of the pre-training rows
+    (default: both where it imports on a GPU, else off); the fine-tuning batch row runs
+    without it, when off is among them."""
+    from gpu_smoke import _imports, device_available
+
+    from synthpt.campaign import synthetic_count
+
+    device = device or device_available()
+    if cueq is None:
+        cueq = (False, True) if device == "cuda" and _imports("cuequivariance_torch") else (False,)
+    sets = preset_structures(carbon, acac, n)
+    rows = []
+    for name in presets or PRESETS:
+        file, kind = PRESETS[name]
+        structures = sets[kind]
+        if structures is None:
+            print(f"\n(presets: no {kind} structures for {name}; skipped)")
+            continue
+        config = yaml.safe_load((ROOT / "config" / file).read_text())
+        model = config["model"]
+        dtype = model.get("dtype", "float32")
+        atoms = len(structures[0])
+        batches = [("pretrain", config["pretrain"]["batch_size"], flag) for flag in cueq]
+        batches += [("finetune", config["finetune"]["batch_size"], False)] if False in cueq else []
+        for phase, batch, flag in batches:
+            try:
+                rate = training_throughput(
+                    structures, model | {"cueq": flag}, batch, dtype, threads, epochs, device
+                )
+            except Exception as error:  # a row that fails says why; the others still run
+                rows.append((name, phase, batch, flag, f"failed: {str(error)[-120:]}", "", ""))
+                continue
+            epoch = synthetic_count(config) * atoms / rate if phase == "pretrain" else ""
+            rows.append((name, phase, batch, flag, rate, batch * atoms / rate, epoch))
+            print(f"presets: {rows[-1]}", flush=True)
+    table(
+        f"Training on {device} ({threads} threads; {n} structures, train + validation passes)",
+        ["config", "phase", "batch", "cueq", "atoms/s", "s per step", "s per epoch, whole set"],
+        rows,
+    )
     return rows

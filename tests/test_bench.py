@@ -5,6 +5,7 @@ import json
 import sys
 
 import pytest
+import yaml
 
 from conftest import ROOT, TINY_CONFIG
 
@@ -129,6 +130,25 @@ def test_training_bench_measures_throughput_on_a_campaigns_synthetic_set(campaig
     assert (name, batch, dtype, threads) == ("tiny", tiny["pretrain"]["batch_size"], "float32", 1)
     assert atoms_per_s > 0
     assert "Training throughput on this CPU" in capsys.readouterr().out
+
+
+def test_presets_bench_times_each_config_model_at_its_batch_sizes(campaign, capsys):
+    from synthpt.campaign import synthetic_count
+
+    _, _, results = campaign
+    carbon = results / "synthetic/snap/train.extxyz"
+    rows = bench.bench_presets(carbon=carbon, n=30, epochs=3, presets=["default"])
+    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    batches = [default["pretrain"]["batch_size"], default["finetune"]["batch_size"]]
+    assert [row[:4] for row in rows] == [
+        ("default", "pretrain", batches[0], False),  # no GPU: no cuequivariance row
+        ("default", "finetune", batches[1], False),
+    ]
+    for _, phase, batch, _, rate, per_step, per_epoch in rows:  # 64-atom cells
+        assert per_step == pytest.approx(batch * 64 / rate)
+        whole = synthetic_count(default) * 64 / rate
+        assert per_epoch == (pytest.approx(whole) if phase == "pretrain" else "")
+    assert "Training on cpu (1 threads; 30 structures" in capsys.readouterr().out
 
 
 def test_campaign_and_learning_benches_read_a_finished_campaign(campaign, capsys):

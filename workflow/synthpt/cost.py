@@ -13,11 +13,11 @@ from synthpt.training import schedule_for
 
 # MACE training, seconds per atom and optimizer step, of a model of the default's size (16
 # channels, max_L 0) in float32 (float64: twice), one CPU thread: bench/training.py measured
-# 2,820 atoms/s (3.5e-4). On one GPU: a stated figure, ~0.5% of a CPU thread (data-centre GPUs
-# train small MACE models 100-300x faster than one core), to be replaced by bench/gpu_smoke.py's
-# measurement; a GPU step costs at least GPU_STEP_SECONDS (kernel launches, a small model).
+# 2,820 atoms/s (3.5e-4). On one GPU (an H200, bench/run.py presets, 2026-12-04): the paper
+# model's step measured 1.8e-6 per default-size atom-step; a step of a smaller model or batch
+# costs at least GPU_STEP_SECONDS, measured 0.057-0.073 s (launches and host work, not flops).
 SECONDS_PER_ATOM_STEP = {"cpu": 4e-4, "cuda": 2e-6}
-GPU_STEP_SECONDS = 0.02
+GPU_STEP_SECONDS = 0.06
 # Two idle threads train 1.7x faster than one (measured on 2 cores): speed-up threads**0.75.
 THREAD_SCALING = 0.75
 # The per-atom cost of other sizes: (channels / 16)^2 x (max_L + 1)^2. The paper model (64
