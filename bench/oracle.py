@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 from common import DEFAULT, ROOT, metrics, model_path, snakemake, table
 
-from synthpt.campaign import FINETUNE, ZERO_SHOT
+from synthpt.campaign import ZERO_SHOT
+from synthpt.strategies import FINETUNE
 
 
 def oracle_config(base: dict, campaign: str = "oracle") -> dict:

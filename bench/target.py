@@ -19,7 +19,8 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.lattice.hexagonal import Graphite
 from common import DEFAULT, ROOT, metrics, model_path, snakemake, table
 
-from synthpt.campaign import FINETUNE, SCRATCH, ZERO_SHOT
+from synthpt.campaign import ZERO_SHOT
+from synthpt.strategies import FINETUNE, SCRATCH
 
 # Crystal kinds; each copy is rattled (Gaussian, sigma 0.03-0.1 Å) and strained (up to 2%).
 CRYSTALS = {

@@ -93,3 +93,30 @@ def test_the_own_data_overlay_resolves_and_stops_on_its_placeholders(tmp_path):
     run = snakemake(tmp_path, example, "--dry-run")
     assert run.returncode != 0
     assert "data/my_system/train.xyz" in run.stderr + run.stdout
+
+
+def test_a_default_is_read_from_the_schema_through_refs_and_combinators():
+    from synthpt.configs import schema_default, setting
+
+    schema = yaml.safe_load((ROOT / "config/schema.yaml").read_text())
+    stated = schema["definitions"]["schedule"]["properties"]["lr_factor"]["default"]
+    assert schema_default("finetune", "lr_factor") == stated  # allOf, then $ref
+    assert schema_default("real", "e0s") == schema["definitions"]["e0s"]["default"]  # $ref
+    assert schema_default("finetune", "lr_grid") == [0.0001, 0.0003, 0.001, 0.003, 0.01]
+    with pytest.raises(KeyError, match="no default for structures.n_atoms"):
+        schema_default("structures", "n_atoms")
+    assert setting({"lr_factor": 0.5}, "finetune", "lr_factor") == 0.5
+    assert setting({}, "finetune", "lr_factor") == stated
+
+
+def test_the_training_plan_takes_the_schema_defaults_a_config_leaves_out():
+    from synthpt.configs import schema_default
+    from synthpt.training import training_plan
+
+    schedule = {"batch_size": 2, "lr": 0.01, "max_steps": 100, "eval_steps": 10,
+                "energy_weight": 1.0, "forces_weight": 1.0, "patience": 3}  # fmt: skip
+    plan = training_plan("scratch", {"schedule": schedule, "reference": "dft"}, 10)
+    assert plan.schedule["lr_factor"] == schema_default("finetune", "lr_factor")
+    assert plan.min_delta == schema_default("finetune", "min_delta")
+    assert plan.warmup_steps == schema_default("finetune", "warmup_steps")
+    assert plan.e0s == schema_default("real", "e0s")

@@ -37,7 +37,8 @@ from synthpt.campaign import (
     end_size_models,
 )
 from synthpt.checks import USER_FILE_KEYS, check_config, report_problem, schema_problem
-from synthpt.configs import BASE, ConfigError, OverlayError, resolve as resolve_overlays
+from synthpt.configs import BASE, ConfigError, OverlayError, setting
+from synthpt.configs import resolve as resolve_overlays
 from synthpt.structures import AUGMENT
 from synthpt.export import EXPORT, export_groups
 from synthpt.hdf5 import (
@@ -252,7 +253,7 @@ def training_settings(schedule, mode=None):
             for k, v in config[schedule].items()
             if k not in ("strategies", "lr_grid", "sizes", "seeds", *DATA_PATH_KEYS)
         },
-        **({"e0s": config["real"].get("e0s", "fit")} if schedule == "finetune" else {}),
+        **({"e0s": setting(config["real"], "real", "e0s")} if schedule == "finetune" else {}),
     }
     if mode is not None:
         settings["schedule"] = schedule_for(settings["schedule"], mode)

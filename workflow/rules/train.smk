@@ -205,7 +205,7 @@ rule choose_lr:
         runtime=attempt_scaled(5),
     params:
         runs=lambda wildcards: [r.path for r in tuning_group_runs(wildcards.group)],
-        warmup_steps=config["finetune"].get("warmup_steps", 0),
+        warmup_steps=setting(config["finetune"], "finetune", "warmup_steps"),
         subset=TUNING_N_SEED,
     script:
         "../scripts/choose_lr.py"

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from synthpt.campaign import SCRATCH, ZERO_SHOT
+from synthpt.campaign import ZERO_SHOT
 from synthpt.evaluate import COST, ELEMENT_FORCES, WALL_TIME
-from synthpt.strategies import STRATEGIES
+from synthpt.strategies import SCRATCH, STRATEGIES
 
 IDENTITY = ["teacher", "mode", "n_real", "seed"]
 STABILITY = ["md_steps", "md_failed", "md_reason"]
@@ -263,7 +263,7 @@ def _round_ticks(low: float, high: float) -> list[float]:
     return [round(m * 10.0**k, 6) for k in exponents for m in steps]
 
 
-def plot_cost(table: pd.DataFrame, path) -> None:
+def plot_cost(table: pd.DataFrame, path):
     """Test error against training wall time, one point per trained model: what each mode
     pays for its accuracy (labels: subset size)."""
     import matplotlib
@@ -296,6 +296,7 @@ def plot_cost(table: pd.DataFrame, path) -> None:
     axes[0].legend(fontsize=7)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+    return fig
 
 
 def agreement(structures, teacher: str, reference: str) -> dict:
@@ -371,7 +372,7 @@ def farther_than_teacher(pretraining: pd.DataFrame) -> list[str]:
     ]
 
 
-def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> None:
+def plot_parity(predictions: dict, energy_key: str, forces_key: str, path):
     """Energy (per atom) and force parity plots; ``predictions`` maps a label to structures."""
     import matplotlib
 
@@ -395,6 +396,7 @@ def plot_parity(predictions: dict, energy_key: str, forces_key: str, path) -> No
     ax_e.legend()
     fig.savefig(path, dpi=150)
     plt.close(fig)
+    return fig
 
 
 def path_curves(entries) -> dict:
@@ -407,7 +409,7 @@ def path_curves(entries) -> dict:
     return paths
 
 
-def plot_paths(paths: dict, energy_key: str, path) -> None:
+def plot_paths(paths: dict, energy_key: str, path):
     """Energy along each ordered path, each curve less its own lowest point (so its highest is
     its barrier): the reference and, per mode, the mean over seeds with their range as a band;
     one row per path, one column per size. ``paths`` maps a path's name to {n: {(teacher,
@@ -446,9 +448,10 @@ def plot_paths(paths: dict, energy_key: str, path) -> None:
     fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=7)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+    return fig
 
 
-def plot_stability(summary: pd.DataFrame, steps: int, path) -> None:
+def plot_stability(summary: pd.DataFrame, steps: int, path):
     """MD steps survived (mean over seeds and trajectories; ``steps`` is the bound) against the
     number of real structures, per teacher and mode."""
     import matplotlib
@@ -478,3 +481,4 @@ def plot_stability(summary: pd.DataFrame, steps: int, path) -> None:
     ax.legend(fontsize=7)
     fig.savefig(path, dpi=150)
     plt.close(fig)
+    return fig

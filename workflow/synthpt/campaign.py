@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from synthpt.configs import ConfigError
+from synthpt.configs import ConfigError, setting
 from synthpt.sources import STRUCTURE_SOURCES, source_names, source_of
-from synthpt.strategies import STRATEGIES
+from synthpt.strategies import SCRATCH, STRATEGIES
 
-SCRATCH = "scratch"
-FINETUNE = "finetune"  # the default strategy
 ZERO_SHOT = "zero-shot"  # a pre-trained model scored as it is, its E0s re-centred on the subset
 NO_TEACHER = "none"
 ZERO_SHOT_SEED = 0  # no training: one model per (teacher, n), whatever the training seeds
@@ -152,7 +150,7 @@ def pretrained_models(config: dict) -> list[str]:
     ``TEACHER-pK``, the same pre-training from seed K (pretrain.seeds); and ``TEACHER-sN`` on
     its first N structures (the pre-training-size sweep, pretrain.sizes)."""
     teachers, sizes = config["teachers"], config["pretrain"].get("sizes", [])
-    replicas = range(2, config["pretrain"].get("seeds", 1) + 1)
+    replicas = range(2, setting(config["pretrain"], "pretrain", "seeds") + 1)
     return (
         list(teachers)
         + [f"{t}-p{k}" for t in teachers for k in replicas]
@@ -198,7 +196,7 @@ def pretraining_family(pretrained: str) -> str:
 
 def strategies(config: dict) -> list[str]:
     """The fine-tuning strategies the campaign runs (names of ``STRATEGIES``)."""
-    return config["finetune"].get("strategies", [FINETUNE])
+    return setting(config["finetune"], "finetune", "strategies")
 
 
 def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:

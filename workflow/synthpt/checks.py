@@ -18,7 +18,7 @@ from synthpt.campaign import (
     synthetic_units,
     test_sets,
 )
-from synthpt.configs import ConfigError
+from synthpt.configs import ConfigError, setting
 from synthpt.sources import STRUCTURE_SOURCES
 from synthpt.structures import AUGMENT, molecule
 
@@ -70,7 +70,7 @@ def require_files(key: str, paths) -> None:
 
 def _check_real(config: dict) -> None:
     real = config["real"]
-    e0s = real.get("e0s", "fit")
+    e0s = setting(real, "real", "e0s")
     if isinstance(e0s, dict) and set(e0s) != set(config["elements"]):
         raise ConfigError(
             f"real.e0s: given for {sorted(e0s)}, but the campaign's elements are"

@@ -3,11 +3,15 @@ own file) and give only what differs; the chain is resolved before the schema se
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import yaml
 
 BASE = "base"
+# The config's one statement of every key, its type and its default (the workflow runs from
+# the repository: Snakemake validates against the same file).
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
 
 
 class OverlayError(ValueError):
@@ -67,3 +71,40 @@ def resolve(config_files, overrides: dict | None = None) -> dict:
 
 class ConfigError(ValueError):
     """A config whose values are valid one by one but do not fit together."""
+
+
+@functools.cache
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA_FILE.read_text())
+
+
+def _alternatives(node: dict):
+    """``node`` and every schema it refers to or combines ($ref, allOf, oneOf, anyOf)."""
+    yield node
+    if "$ref" in node:
+        target = schema()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        yield from _alternatives(target)
+    for combinator in ("allOf", "oneOf", "anyOf"):
+        for member in node.get(combinator, []):
+            yield from _alternatives(member)
+
+
+def schema_default(section: str, *keys: str):
+    """The schema's default of ``section``'s key (then keys within it); KeyError where the
+    schema states none (a default lives there alone, and the code reads it from there)."""
+    nodes = [schema()["properties"][section]]
+    for key in keys:
+        nodes = [n["properties"][key] for node in nodes for n in _alternatives(node)
+                 if key in n.get("properties", {})]  # fmt: skip
+    for node in nodes:
+        for alternative in _alternatives(node):
+            if "default" in alternative:
+                return alternative["default"]
+    raise KeyError(f"config/schema.yaml: no default for {'.'.join((section, *keys))}")
+
+
+def setting(settings: dict, section: str, key: str):
+    """``settings[key]`` (a config section), else its schema default."""
+    return settings[key] if key in settings else schema_default(section, key)

@@ -18,6 +18,7 @@ from ase import Atoms
 from ase import units as ase_units
 
 from synthpt.campaign import file_list
+from synthpt.configs import setting
 from synthpt.io import InputError, checked_labels, read_structures
 from synthpt.labelling import label_keys
 from synthpt.structures import min_distance as closest
@@ -227,7 +228,7 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
         )
         if real.get(key) is not None
     }
-    options["implausible_structures"] = real.get("implausible", "error")
+    options["implausible_structures"] = setting(real, "real", "implausible")
     if real.get("n_atoms") is not None:
         options["n_atoms"] = tuple(real["n_atoms"])
     pool_files = file_list(real["pool"])
@@ -239,7 +240,7 @@ def ingest(real: dict, reference: str, elements: list[str], largest_subset: int)
             files, name, reference, elements, **options, require_forces=i == 0
         )
     every_test = [atoms for structures in tests.values() for atoms in structures]
-    pool, dropped = check_disjoint(pool, every_test, real.get("duplicates", "error"))
+    pool, dropped = check_disjoint(pool, every_test, setting(real, "real", "duplicates"))
     if dropped:
         log.warning("dropped %d repeated pool structures: %s", len(dropped), dropped)
     pool_report |= {"dropped_duplicates": len(dropped), "duplicates": dropped, "kept": len(pool)}

@@ -17,6 +17,7 @@ from ase import Atoms, units
 from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 
+from synthpt.configs import setting
 from synthpt.sources import snapshots_per_trajectory, trajectory_grid
 from synthpt.structures import molecule, random_cell, structure_rng
 
@@ -211,7 +212,9 @@ def molecular_trajectory(
     atoms = molecule(name)
     dynamics = AseDynamics(atoms, driver, settings, rng, temperature)
     try:
-        equilibrate = steps(settings.get("equilibrate_ps", 0.0), settings["timestep_fs"])
+        equilibrate = steps(
+            setting(settings, "structures", "equilibrate_ps"), settings["timestep_fs"]
+        )
         dynamics.run(equilibrate, temperature, temperature)
         snapshots = sample(dynamics, atoms, settings, temperature, trajectory, n_snapshots, {
             "stream": stream,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from ase import Atoms
 
+from synthpt.configs import setting
 from synthpt.structures import AUGMENT
 
 
@@ -22,7 +23,7 @@ def _trajectory_axes(settings: Mapping) -> tuple:
     starts = (
         settings["molecules"] if settings.get("source") == "molecules" else settings["densities"]
     )
-    return starts, settings["temperatures"], range(settings.get("replicas", 1))
+    return starts, settings["temperatures"], range(setting(settings, "structures", "replicas"))
 
 
 def trajectory_grid(settings: Mapping) -> list[tuple]:
@@ -47,7 +48,7 @@ def snapshots_per_trajectory(settings: Mapping) -> int:
 
 
 def md_steps(settings: Mapping) -> float:
-    return trajectory_picoseconds(settings) * 1000 / settings.get("timestep_fs", 1.0)
+    return trajectory_picoseconds(settings) * 1000 / setting(settings, "structures", "timestep_fs")
 
 
 def cell_composition(elements: list[str], settings: Mapping) -> str | dict[str, float]:
@@ -175,7 +176,7 @@ STRUCTURE_SOURCES = {
 
 def source_names(settings: Mapping) -> list[str]:
     """The structure source(s) of a config's ``structures`` section: one name, or a mix."""
-    source = settings.get("source", "random")
+    source = setting(settings, "structures", "source")
     return [source] if isinstance(source, str) else list(source)
 
 

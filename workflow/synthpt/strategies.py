@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+SCRATCH = "scratch"  # from random weights: the baseline every strategy is compared with
+FINETUNE = "finetune"  # the default strategy
+
 # Layer-wise learning-rate factors (Zaverkin et al. 2023: smaller steps for earlier layers).
 # mace-torch 0.3.16 has one factor per block type, not per interaction layer.
 DISCRIMINATIVE_FACTORS = {

@@ -14,7 +14,7 @@ from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 from ase.geometry import get_distances
 
-from synthpt.configs import ConfigError
+from synthpt.configs import ConfigError, setting
 
 AMU_PER_G_CM3_TO_A3 = 1.66053906660  # volume (Å^3) of 1 amu at 1 g/cm^3
 STREAMS = {"synthetic": 0, "real": 1}
@@ -197,7 +197,7 @@ def augment_chain(
     ``SEED_CONTACT_MARGIN`` times that contact. Deterministic per chain, whatever the
     sharding."""
     rng = structure_rng(seed, "synthetic", chain)
-    widths, largest = settings["widths"], settings.get("strain", 0.0)
+    widths, largest = settings["widths"], setting(settings, "structures", "strain")
     steps = settings.get("relax_steps", 0)
     current, links = positions_only(seed_atoms), []
     floor = chain_min_distance(seed_atoms, settings["min_distance"], chain)

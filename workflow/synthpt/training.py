@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synthpt.configs import setting
 from synthpt.io import atomic_path, write_json
 from synthpt.provenance import sha256
 from synthpt.runtime import set_threads
-from synthpt.strategies import STRATEGIES
+from synthpt.strategies import SCRATCH, STRATEGIES
 
 MODEL_NAME = "mace"
 COMMAND_FILE = "command.json"
@@ -49,7 +50,7 @@ def n_valid(n_structures: int, valid_fraction: float) -> int:
     return max(1, int(valid_fraction * n_structures))
 
 
-PRETRAIN, SCRATCH = "pretrain", "scratch"  # the other modes: fine-tuning STRATEGIES
+PRETRAIN = "pretrain"  # the other modes: SCRATCH and the fine-tuning STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -120,17 +121,18 @@ def training_plan(
     if mode not in (PRETRAIN, SCRATCH) and strategy is None:
         raise ValueError(f"'{mode}' is neither pretrain, scratch nor a strategy {list(STRATEGIES)}")
     schedule = schedule_for(settings["schedule"], mode) | (strategy.schedule if strategy else {})
+    section = PRETRAIN if mode == PRETRAIN else "finetune"  # the config section it comes from
     replay = replay_count(strategy, n_train, replay_pool)
     n_epoch = n_train + replay  # mace's multihead loader runs over both heads' structures
     per_epoch = steps_per_epoch(n_epoch, schedule["batch_size"])
     if mode == PRETRAIN:
-        epochs, interval = schedule["max_epochs"], schedule.get("eval_interval", 1)
+        epochs, interval = schedule["max_epochs"], setting(schedule, "pretrain", "eval_interval")
     else:
         epochs = epochs_for_steps(n_epoch, schedule["batch_size"], schedule["max_steps"])
         interval = eval_interval_for_steps(n_epoch, schedule["batch_size"], schedule["eval_steps"])
     if strategy:
         e0s = "refit"
-    elif mode == SCRATCH and settings.get("e0s", "fit") != "fit":
+    elif mode == SCRATCH and setting(settings, "real", "e0s") != "fit":
         e0s = "given"
     else:
         e0s = "fit"
@@ -143,7 +145,7 @@ def training_plan(
         "lr": rate,
         "eval_interval": interval,
         "ema_decay": schedule.get("ema_decay"),
-        "lr_factor": schedule.get("lr_factor", 0.8),
+        "lr_factor": setting(schedule, section, "lr_factor"),
         # mace's plateau scheduler steps every epoch; lr_patience counts validation passes
         "scheduler_patience": schedule.get("lr_patience", NEVER) * interval,
     }
@@ -156,9 +158,9 @@ def training_plan(
         steps_per_epoch=per_epoch,
         schedule=mace_schedule,
         patience=schedule["patience"],
-        min_delta=schedule.get("min_delta", 0.0),
+        min_delta=setting(schedule, section, "min_delta"),
         arguments=strategy.arguments if strategy else {},
-        warmup_steps=schedule.get("warmup_steps", 0),
+        warmup_steps=setting(schedule, "finetune", "warmup_steps"),
         replay=replay,
     )
 
@@ -254,10 +256,10 @@ def mace_arguments(
         "energy_weight": schedule["energy_weight"],
         "forces_weight": schedule["forces_weight"],
         "max_num_epochs": epochs,
-        "eval_interval": schedule.get("eval_interval", 1),
+        "eval_interval": setting(schedule, "pretrain", "eval_interval"),
         "patience": NEVER,  # the stopping rule is ours (mace's never stops outside DDP)
         "scheduler_patience": schedule.get("scheduler_patience", NEVER),
-        "lr_factor": schedule.get("lr_factor", 0.8),
+        "lr_factor": setting(schedule, "finetune", "lr_factor"),
         "default_dtype": dtype,
         "device": device,
         "error_table": "PerAtomRMSE",

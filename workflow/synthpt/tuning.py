@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from synthpt.campaign import NO_TEACHER, SCRATCH, mode_group, pretrained_models, strategies
+from synthpt.campaign import NO_TEACHER, mode_group, pretrained_models, strategies
+from synthpt.configs import setting
+from synthpt.strategies import SCRATCH
 from synthpt.training import AUTO, learning_rate
 
-LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 GROUP = r"(?:(scratch)|([a-z_]+)/([^/]+))"  # scratch, or STRATEGY/PRETRAINED
 CHOSEN = "chosen.json"
 COLUMNS = [
@@ -75,7 +76,7 @@ class TuningRun:
 
 
 def grid(config: dict) -> list[str]:
-    return [rate_label(lr) for lr in config["finetune"].get("lr_grid", LR_GRID)]
+    return [rate_label(lr) for lr in setting(config["finetune"], "finetune", "lr_grid")]
 
 
 def tuned_modes(config: dict) -> list[str]:
