@@ -112,22 +112,62 @@ def test_fine_tuning_twice_as_good_equals_twice_the_data(metric_files):
     assert at_20["factor"].item() == pytest.approx(2)
 
 
-def test_learning_curve_plot_is_a_png(metric_files, tmp_path):
+def test_learning_curve_plot_draws_each_mode_over_the_sizes_in_log_log(metric_files, tmp_path):
     path = tmp_path / "curves.png"
-    plot_learning_curves(summarize(collect(metric_files)), path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10000
+    figure = plot_learning_curves(summarize(collect(metric_files)), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    energy, forces = figure.axes
+    assert (energy.get_xscale(), energy.get_yscale()) == ("log", "log")
+    lines = {line.get_label(): line for line in forces.get_lines()}
+    assert set(lines) == {"scratch", "finetune from snap"}
+    assert list(lines["scratch"].get_xdata()) == [10, 20, 40, 80]
+    assert np.allclose(lines["scratch"].get_ydata(), [8 / n for n in (10, 20, 40, 80)])
+    assert np.allclose(lines["finetune from snap"].get_ydata(), [4 / n for n in (10, 20, 40, 80)])
 
 
-def test_cost_plot_is_a_png(metric_files, tmp_path):
-    path = tmp_path / "cost.png"
-    plot_cost(collect(metric_files), path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10000
+def test_cost_plot_puts_each_trained_model_at_its_wall_time_and_error(metric_files, tmp_path):
+    figure = plot_cost(collect(metric_files), tmp_path / "cost.png")
+    energy, forces = figure.axes
+    assert energy.get_xlabel() == "training wall time (s)"
+    points = {c.get_label(): c.get_offsets() for c in energy.collections}
+    assert set(points) == {"scratch", "finetune from snap"}
+    scratch = np.asarray(points["scratch"])  # (train_s, e_rmse) of 4 sizes x 2 seeds
+    assert len(scratch) == 8 and sorted(set(scratch[:, 0])) == [10, 20, 40, 80]
+    assert np.allclose(sorted(scratch[:, 1]), sorted(400 / n * j for n in (10, 20, 40, 80)
+                                                      for j in (0.95, 1.05)))  # fmt: skip
+    assert sorted({t.get_text() for t in forces.texts}, key=int) == ["10", "20", "40", "80"]
 
 
-def test_stability_plot_is_a_png(metric_files, tmp_path):
-    path = tmp_path / "stability.png"
-    plot_stability(summarize(collect(metric_files)), 100, path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10000
+def test_stability_plot_gives_each_mode_its_mean_steps_under_the_bound(metric_files, tmp_path):
+    figure = plot_stability(summarize(collect(metric_files)), 100, tmp_path / "stability.png")
+    (ax,) = figure.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"scratch", "finetune from snap", "bound (no failure)"}
+    assert list(lines["finetune from snap"].get_ydata()) == [100.0] * 4
+    assert list(lines["scratch"].get_ydata()) == [50.0] * 4
+    assert list(lines["bound (no failure)"].get_ydata()) == [100, 100]
+    assert ax.get_ylim() == (0, 108)
+
+
+def test_parity_plot_scatters_predictions_against_reference_per_atom(tmp_path):
+    from ase import Atoms
+
+    from synthpt.aggregate import plot_parity
+
+    structures = []
+    for energy in (-10.0, -12.0):
+        atoms = Atoms("C2", positions=[[0, 0, 0], [0, 0, 1.4]])
+        atoms.info.update(dft_energy=energy, MACE_energy=energy + 0.2)
+        atoms.arrays["dft_forces"] = np.ones((2, 3))
+        atoms.arrays["MACE_forces"] = 2 * np.ones((2, 3))
+        structures.append(atoms)
+    path = tmp_path / "parity.png"
+    figure = plot_parity({"scratch n10": structures}, "dft_energy", "dft_forces", path)
+    energy, forces = figure.axes
+    assert np.allclose(energy.collections[0].get_offsets(), [[-5.0, -4.9], [-6.0, -5.9]])
+    assert np.allclose(forces.collections[0].get_offsets(), [[1.0, 2.0]] * 12)
+    diagonal = energy.get_lines()[0]
+    assert list(diagonal.get_xdata()) == list(diagonal.get_ydata())  # y = x
 
 
 def test_agreement_of_a_teacher_that_is_the_reference_shifted(cells):
