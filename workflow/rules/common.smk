@@ -253,7 +253,11 @@ def training_settings(schedule, mode=None):
             for k, v in config[schedule].items()
             if k not in ("strategies", "lr_grid", "sizes", "seeds", *DATA_PATH_KEYS)
         },
-        **({"e0s": setting(config["real"], "real", "e0s")} if schedule == "finetune" else {}),
+        **(
+            {"e0s": setting(config["real"], "real", "e0s")}
+            if schedule == "finetune"
+            else {}
+        ),
     }
     if mode is not None:
         settings["schedule"] = schedule_for(settings["schedule"], mode)
