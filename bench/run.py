@@ -25,6 +25,9 @@ capacity       the default's pre-training at 8, 16 and 32 channels: the student 
 target         synthetic structure sources on a carbon target the MD grid does not make (crystals,
                slabs, amorphous, liquid; bench/target.py): MD grid, augmentation and a mix at the
                same synthetic budget; zero-shot, fine-tuned/scratch ratios and coverage
+targetstudent  students of several sizes pre-trained on augmented labels of the carbon target's
+               pool: each against its teacher on the target's test cells, beside the teacher
+               against the reference; CPU seconds per epoch
 resume         a pre-training and a fine-tuning job killed at random moments (SIGKILL, SIGTERM)
                and resumed: weights and file hash against the uninterrupted run, steps redone
 hdf5           pre-training's data paths, extxyz (every graph in memory) against mace's HDF5
@@ -68,7 +71,7 @@ from md import bench_md  # noqa: E402
 from oracle import bench_oracle  # noqa: E402
 from orchestration import bench_orchestration, bench_paper_dag  # noqa: E402
 from resume import bench_resume  # noqa: E402
-from target import bench_target  # noqa: E402
+from target import bench_target, bench_target_student  # noqa: E402
 from training import bench_presets, bench_training  # noqa: E402
 
 from docs import bench_docs  # noqa: E402
@@ -85,6 +88,7 @@ BENCHMARKS = {
     "oracle": bench_oracle,
     "capacity": bench_capacity,
     "target": bench_target,
+    "targetstudent": bench_target_student,
     "faults": bench_faults,
     "resume": bench_resume,
     "hdf5": bench_hdf5,

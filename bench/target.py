@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import glob
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from ase import Atoms
 from ase.build import bulk, diamond100, diamond111, graphene
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.lattice.hexagonal import Graphite
-from common import DEFAULT, ROOT, metrics, model_path, snakemake, table
+from common import DEFAULT, ROOT, metrics, model_path, reuse_labels, snakemake, table
 
 from synthpt.campaign import ZERO_SHOT
 from synthpt.strategies import FINETUNE, SCRATCH
@@ -159,18 +160,11 @@ def coverage_figures(results: Path) -> tuple[float, float, float]:
     return float(cov["synthetic_median"].median()), float(cov["pool_median"].median()), nearer_pool
 
 
-def bench_target(
-    base=None, workdir=ROOT, cores=2, n_synthetic=360, sizes=(10, 40), seeds=(1, 2, 3),
-    lr=0.001, crystals=10, replicas=5, md_overrides=None,
-):  # fmt: skip
-    """Synthetic structure sources on a carbon target the MD grid does not make (bench/target.py:
-    crystals, slabs, amorphous cells at four densities, liquid; reference labels): the MD grid,
-    augmentation of the pool and a half-and-half mix at the same number of synthetic labels;
-    zero-shot, fine-tuned and scratch at each n, ratios, and coverage. ``lr`` pins every mode's
-    rate (the default chose 0.001 for scratch and fine-tuning; "auto" tunes each campaign)."""
-    from ase.io import read, write
+def target_data(base: dict, workdir, crystals: int, replicas: int) -> tuple[Path, Path]:
+    """The target's pool and test files (3:2), labelled by ``base``'s reference once and kept
+    under results/target-data."""
+    from ase.io import write
 
-    base = copy.deepcopy(base or DEFAULT)
     data = Path(workdir) / "results" / "target-data"
     pool, test = data / "pool.extxyz", data / "test.extxyz"
     if not pool.exists():
@@ -187,6 +181,83 @@ def bench_target(
         write(pool, structures[n_test:])
         print(f"target: {len(structures)} structures labelled by {reference} in"
               f" {time.perf_counter() - start:.0f} s ({n_test} test)", flush=True)  # fmt: skip
+    return pool, test
+
+
+# Students of the target's capacity sweep (model keys over the base's): the own-data
+# template's (config/own_data.yaml), and the same with the default's cutoff.
+TEMPLATE = {"num_channels": 32, "max_L": 0, "max_ell": 2, "correlation": 3, "r_max": 5.0,
+            "num_interactions": 2, "radial_mlp": [32, 32, 32]}  # fmt: skip
+TARGET_STUDENTS = {
+    "default": {},
+    "template": TEMPLATE,
+    "template, r_max 3.5": TEMPLATE | {"r_max": 3.5},
+}
+
+
+def bench_target_student(
+    base=None, workdir=ROOT, cores=2, n_synthetic=(1000,), students=None, pretrain=None,
+    crystals=10, replicas=5,
+):  # fmt: skip
+    """Does a student learn a good teacher where the data are varied? Each of ``students``
+    (model keys) pre-trained on ``n_synthetic`` augmented labels of the carbon target's pool
+    (``pretrain``: keys over the base's schedule, e.g. an epoch cap), scored against the
+    teacher on the target's test cells beside the teacher against the reference; CPU seconds
+    per epoch from the training record."""
+    import json
+
+    base = copy.deepcopy(base or DEFAULT)
+    pool, test = target_data(base, workdir, crystals, replicas)
+    base["subsets"].update(sizes=[min(base["subsets"]["sizes"])])  # pre-training needs none
+    teacher, rows = base["teachers"][0], []
+    for n in n_synthetic:
+        augment = source_configs(base, DEFAULT["structures"], str(pool), str(test), n)["augment"]
+        source = None  # the first student's campaign: the others copy its labels
+        for name, model in (students or TARGET_STUDENTS).items():
+            config = copy.deepcopy(augment)
+            config["model"].update(model)
+            config["pretrain"].update(pretrain or {})
+            config["campaign"] = f"target-student-{n}-" + re.sub(r"[^a-z0-9.]+", "-", name)
+            results = Path(workdir) / "results" / config["campaign"]
+            if source is None:
+                source = results
+            else:
+                reuse_labels(source, results)
+            target = f"results/{config['campaign']}/metrics/pretrain/{teacher}/metrics.json"
+            with tempfile.TemporaryDirectory() as tmp:
+                configfile = Path(tmp) / "target-student.yaml"
+                configfile.write_text(yaml.safe_dump(config))
+                snakemake(workdir, configfile, "--cores", str(cores), target)
+            m = json.loads((Path(workdir) / target).read_text())
+            rows.append((name, n, m["student_e_rmse"], m["student_f_rmse"], m["teacher_e_rmse"],
+                         m["teacher_f_rmse"], m["f_rmse"], m["epochs"], m["stopped_by"],
+                         m["train_s"] / max(m["epochs"], 1)))  # fmt: skip
+            print(f"target student: {rows[-1]}", flush=True)
+    table(
+        f"Carbon target: students pre-trained on augmented {teacher} labels, scored against the"
+        " teacher on the target's test cells (E meV/atom centred, F eV/Å)",
+        ["student", "synthetic labels", "E vs teacher", "F vs teacher", "teacher E vs reference",
+         "teacher F vs reference", "F vs teacher (held-out synthetic)", "epochs", "stopped by",
+         "s per epoch"],
+        rows,
+    )  # fmt: skip
+    return rows
+
+
+def bench_target(
+    base=None, workdir=ROOT, cores=2, n_synthetic=360, sizes=(10, 40), seeds=(1, 2, 3),
+    lr=0.001, crystals=10, replicas=5, md_overrides=None,
+):  # fmt: skip
+    """Synthetic structure sources on a carbon target the MD grid does not make (bench/target.py:
+    crystals, slabs, amorphous cells at four densities, liquid; reference labels): the MD grid,
+    augmentation of the pool and a half-and-half mix at the same number of synthetic labels;
+    zero-shot, fine-tuned and scratch at each n, ratios, and coverage. ``lr`` pins every mode's
+    rate (the default chose 0.001 for scratch and fine-tuning; "auto" tunes each campaign)."""
+    from ase.io import read, write
+
+    base = copy.deepcopy(base or DEFAULT)
+    data = Path(workdir) / "results" / "target-data"
+    pool, test = target_data(base, workdir, crystals, replicas)
     base["subsets"].update(sizes=list(sizes), seeds=list(seeds))
     base["finetune"].update(strategies=["finetune"], lr=lr)
     md_settings = DEFAULT["structures"] | (md_overrides or {})

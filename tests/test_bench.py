@@ -87,6 +87,28 @@ def test_target_bench_compares_structure_sources_on_the_mixed_carbon_target(tmp_
     assert "Synthetic sources on the carbon target" in capsys.readouterr().out
 
 
+def test_target_student_bench_pretrains_each_student_on_the_same_target_labels(tmp_path, capsys):
+    students = {"narrow": {"num_channels": 4}, "wide, r_max 3": {"num_channels": 8, "r_max": 3.0}}
+    rows = bench.bench_target_student(
+        base=copy.deepcopy(TINY_CONFIG), workdir=tmp_path, n_synthetic=(8,), students=students,
+        pretrain={"max_epochs": 2, "batch_size": 2}, crystals=1, replicas=1,
+    )  # fmt: skip
+    assert [row[:2] for row in rows] == [("narrow", 8), ("wide, r_max 3", 8)]
+    campaigns = [tmp_path / "results" / name for name in
+                 ("target-student-8-narrow", "target-student-8-wide-r-max-3")]  # fmt: skip
+    labels = [(c / "synthetic/snap/train.extxyz").read_bytes() for c in campaigns]
+    assert labels[0] == labels[1] and labels[0].count(b"Lattice=") == 8 - 1  # 1 validation
+    for row, campaign, channels in zip(rows, campaigns, (4, 8), strict=True):
+        m = json.loads((campaign / "metrics/pretrain/snap/metrics.json").read_text())
+        keys = ("student_e_rmse", "student_f_rmse", "teacher_e_rmse", "teacher_f_rmse", "f_rmse",
+                "epochs", "stopped_by")  # fmt: skip
+        assert row[2:9] == tuple(m[key] for key in keys)
+        assert m["epochs"] <= 2 and row[9] == m["train_s"] / max(m["epochs"], 1)
+        log = (campaign / "logs/pretrain/snap.log").read_text()
+        assert f"--num_channels={channels} " in log
+    assert "Carbon target: students pre-trained" in capsys.readouterr().out
+
+
 def test_labelling_bench_rates_a_teacher_in_a_loop_and_in_the_workflow(capsys):
     rows = bench.bench_labelling(
         shard_size=3, teachers=("snap",), batch_shards=2, parallel=((2, 2),)
@@ -186,8 +208,8 @@ def test_resume_bench_kills_training_and_resumes_it_to_the_uninterrupted_model(
     """A pre-training and a fine-tuning run killed at random moments after their first
     validation pass (SIGKILL, then SIGTERM) resume from their last pass (raw weights, EMA,
     optimizer, scheduler, RNGs, data order, stopping rule, warm-up, loose gradients) and end
-    with the uninterrupted run's weights, bit for bit, redoing at most one validation
-    interval."""
+    with the uninterrupted run's weights, bit for bit, and the same model file (hash), redoing
+    at most one validation interval."""
     from conftest import labelled
     from synthpt.io import write_structures
 
@@ -208,9 +230,9 @@ def test_resume_bench_kills_training_and_resumes_it_to_the_uninterrupted_model(
             "num_interactions": 2, "radial_mlp": [8]}  # fmt: skip
     rows = bench.bench_resume(data, schedule, arch, "float64", kills=1, workdir=tmp_path)
     assert [(row[0], row[1]) for row in rows] == [("pretrain", "SIGKILL"), ("finetune", "SIGTERM")]
-    for mode, _, _, killed, resumed, _, kept, redone, same_weights, _ in rows:
+    for mode, _, _, killed, resumed, _, kept, redone, same_weights, same_file in rows:
         interval = 2 if mode == "pretrain" else 4  # steps: an epoch; eval_steps
-        assert killed and resumed and kept > 0 and same_weights, rows
+        assert killed and resumed and kept > 0 and same_weights and same_file, rows
         assert 0 <= redone <= interval, rows
     assert "Training jobs killed and resumed" in capsys.readouterr().out
 
