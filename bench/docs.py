@@ -89,9 +89,9 @@ def paths_figure(results: Path, summary, figure: Path, reference: str) -> bool:
     sets with a barrier error), every mode at the smallest and largest n scored, against the
     ``reference`` labels; False (no figure) without paths."""
     from synthpt.aggregate import path_curves, plot_paths
-    from synthpt.campaign import ModelId
     from synthpt.io import read_structures
     from synthpt.labelling import label_keys
+    from synthpt.paths import ModelId
 
     if "barrier_error_mean" not in summary:
         return False

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from synthpt.campaign import ZERO_SHOT
 from synthpt.evaluate import COST, ELEMENT_FORCES, WALL_TIME
+from synthpt.paths import ZERO_SHOT
 from synthpt.strategies import SCRATCH, STRATEGIES
 
 IDENTITY = ["teacher", "mode", "n_real", "seed"]
@@ -401,11 +401,11 @@ def plot_parity(predictions: dict, energy_key: str, forces_key: str, path):
 
 def path_curves(entries) -> dict:
     """``plot_paths``' input from (path name, ModelId, structures with predictions) entries:
-    {name: {n: {(teacher, mode): [structures, one list per seed]}}}."""
+    {name: {n: {(pre-trained model, mode): [structures, one list per seed]}}}."""
     paths = {}
     for name, model, structures in entries:
         by_mode = paths.setdefault(name, {}).setdefault(model.n_real, {})
-        by_mode.setdefault((model.teacher, model.mode), []).append(structures)
+        by_mode.setdefault((model.pretrained, model.mode), []).append(structures)
     return paths
 
 
