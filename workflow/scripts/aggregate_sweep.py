@@ -16,11 +16,11 @@ from synthpt.aggregate import (  # noqa: E402
     by_test_set,
     collect,
     curve_columns,
-    plot_learning_curves,
     summarize,
 )
 from synthpt.io import atomic_path, write_table  # noqa: E402
 from synthpt.paths import ModelId  # noqa: E402
+from synthpt.plots import plot_learning_curves  # noqa: E402
 
 found, missing = [], []
 for model, path in zip(sm.params.models, sm.params.metrics, strict=True):

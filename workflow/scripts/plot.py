@@ -11,17 +11,17 @@ log = start_job(sm.log[0], sm.threads)
 
 import pandas as pd  # noqa: E402
 
-from synthpt.aggregate import (  # noqa: E402
-    headline,
+from synthpt.aggregate import headline  # noqa: E402
+from synthpt.io import atomic_path, read_structures  # noqa: E402
+from synthpt.labelling import label_keys  # noqa: E402
+from synthpt.paths import ModelId  # noqa: E402
+from synthpt.plots import (  # noqa: E402
     model_label,
     plot_cost,
     plot_learning_curves,
     plot_parity,
     plot_stability,
 )
-from synthpt.io import atomic_path, read_structures  # noqa: E402
-from synthpt.labelling import label_keys  # noqa: E402
-from synthpt.paths import ModelId  # noqa: E402
 
 with atomic_path(sm.output.curves) as tmp:
     plot_learning_curves(pd.read_csv(sm.input.summary), tmp, pd.read_csv(sm.input.teachers))
