@@ -10,7 +10,14 @@ import time
 from pathlib import Path
 
 import yaml
-from common import ROOT, reuse_labels, snakemake, spread, table
+from common import ROOT, model_path, reuse_labels, snakemake, spread, table
+
+from synthpt.paths import (
+    metrics_file,
+    pretrained_metrics,
+    pretrained_metrics_file,
+    pretrained_model_file,
+)
 
 ACAC = ROOT.parent / "shared" / "data" / "acac"
 OWN_DATA = yaml.safe_load((ROOT / "config" / "own_data.yaml").read_text())
@@ -83,7 +90,7 @@ def bench_acac(base=None, workdir=ROOT, cores=2, args=()):
     wall = run_campaign(config, workdir, cores, *args)
     results = Path(workdir) / "results" / config["campaign"]
     teacher = config["teachers"][0]
-    pretrain = json.loads((results / f"metrics/pretrain/{teacher}/metrics.json").read_text())
+    pretrain = json.loads((results / pretrained_metrics(teacher) / "metrics.json").read_text())
     table(
         f"acac ({config['campaign']}, {wall:.0f} s wall): the student against its teacher and"
         " the teacher against the DFT on the headline test set",
@@ -127,7 +134,7 @@ def bench_acac_capacity(base=None, workdir=ROOT, cores=2, students=None, max_epo
         config["campaign"] = f"{base['campaign']}-{name}"
         results = Path(workdir) / "results" / config["campaign"]
         reuse_labels(source, results)
-        target = f"results/{config['campaign']}/metrics/pretrain/{teacher}/metrics.json"
+        target = pretrained_metrics_file(config["campaign"], teacher)
         run_campaign(config, workdir, cores, target)
         m = json.loads((Path(workdir) / target).read_text())
         rows.append((name, m["student_e_rmse"], m["student_f_rmse"], m["teacher_e_rmse"],
@@ -176,9 +183,8 @@ def bench_acac_schedule(
         return []
     base, source, teacher = template_campaign(base, workdir)
     n, seeds = n or min(base["subsets"]["sizes"]), seeds or base["subsets"]["seeds"][:1]
-    pretrained = f"results/{base['campaign']}/models/pretrain/{teacher}/mace.model"
+    pretrained = pretrained_model_file(base["campaign"], teacher)
     run_campaign(base, workdir, cores, *args, "--", pretrained)
-    folders = {"finetune": f"finetune/{teacher}", "scratch": "scratch"}
     rows = []
     for name, schedule in (schedules or SCHEDULES).items():
         config = copy.deepcopy(base)
@@ -188,9 +194,9 @@ def bench_acac_schedule(
         results = Path(workdir) / "results" / config["campaign"]
         if schedule:
             reuse_labels(source, results, PRETRAINED_PARTS)
-        metrics = f"results/{config['campaign']}/metrics/{{}}/n{n}/seed{{}}/metrics.json"
         runs = [(mode, seed) for mode in modes for seed in seeds]
-        targets = [metrics.format(folders[mode], seed) for mode, seed in runs]
+        targets = [metrics_file(config["campaign"], model_path(mode, n, seed, teacher))
+                   for mode, seed in runs]  # fmt: skip
         wall = run_campaign(config, workdir, cores, *args, "--", *targets)
         for (mode, seed), target in zip(runs, targets, strict=True):
             m = json.loads((Path(workdir) / target).read_text())
@@ -228,15 +234,16 @@ def bench_acac_strategies(
         return []
     base, source, teacher = template_campaign(base, workdir)
     n = n or min(base["subsets"]["sizes"])
-    run_campaign(base, workdir, cores, *args, "--", f"results/{base['campaign']}/models/"
-                 f"pretrain/{teacher}/mace.model")  # fmt: skip
+    run_campaign(
+        base, workdir, cores, *args, "--", pretrained_model_file(base["campaign"], teacher)
+    )
     config = copy.deepcopy(base)
     config["finetune"]["strategies"] = list(strategies or STRATEGIES)
     config["campaign"] = f"{base['campaign']}-strategies"
     results = Path(workdir) / "results" / config["campaign"]
     reuse_labels(source, results, STRATEGY_COPIED)
     models = sweep(config, sizes=[n], seeds=seeds)
-    targets = [f"results/{config['campaign']}/metrics/{m.path}/metrics.json" for m in models]
+    targets = [metrics_file(config["campaign"], m.path) for m in models]
     wall = run_campaign(config, workdir, cores, *args, "--", *targets)
     summary = by_test_set(summarize, collect([Path(workdir) / t for t in targets]))
     rows = [

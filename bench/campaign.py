@@ -9,7 +9,7 @@ from pathlib import Path
 
 from common import ROOT, table
 
-from synthpt.campaign import ZERO_SHOT
+from synthpt.paths import ZERO_SHOT
 
 
 def bench_campaign(results=ROOT / "results/default", logs=ROOT / ".snakemake/log"):

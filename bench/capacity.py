@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from common import DEFAULT, ROOT, reuse_labels, snakemake, table
 
+from synthpt.paths import pretrained_metrics_file
+
 
 def bench_capacity(base=None, workdir=ROOT, channels=(8, 16, 32), cores=2):
     """How large a student learns its teacher: the campaign's pre-training at several widths
@@ -33,7 +35,7 @@ def bench_capacity(base=None, workdir=ROOT, channels=(8, 16, 32), cores=2):
         with tempfile.TemporaryDirectory() as tmp:
             configfile = Path(tmp) / "capacity.yaml"
             configfile.write_text(yaml.safe_dump(config))
-            target = f"results/{config['campaign']}/metrics/pretrain/{teacher}/metrics.json"
+            target = pretrained_metrics_file(config["campaign"], teacher)
             snakemake(workdir, configfile, "--cores", str(cores), target)
         m = json.loads((Path(workdir) / target).read_text())
         rows.append((width, m["e_rmse"], m["f_rmse"], m["student_f_rmse"], m["teacher_f_rmse"],

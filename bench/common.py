@@ -44,7 +44,7 @@ def snakemake(workdir, configfile, *args):
 
 def model_path(mode: str, n: int, seed: int = 0, teacher: str | None = None) -> str:
     """A model's path under models/ and metrics/, as the campaign spells it (``ModelId``)."""
-    from synthpt.campaign import NO_TEACHER, ZERO_SHOT, ZERO_SHOT_SEED, ModelId
+    from synthpt.paths import NO_TEACHER, ZERO_SHOT, ZERO_SHOT_SEED, ModelId
 
     return ModelId(
         mode, teacher or NO_TEACHER, n, ZERO_SHOT_SEED if mode == ZERO_SHOT else seed

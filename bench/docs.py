@@ -88,10 +88,10 @@ def paths_figure(results: Path, summary, figure: Path, reference: str) -> bool:
     """plots/paths.png's figure from the campaign's predictions so far: each ordered path (the
     sets with a barrier error), every mode at the smallest and largest n scored, against the
     ``reference`` labels; False (no figure) without paths."""
-    from synthpt.aggregate import path_curves, plot_paths
-    from synthpt.campaign import ModelId
     from synthpt.io import read_structures
     from synthpt.labelling import label_keys
+    from synthpt.paths import ModelId
+    from synthpt.plots import path_curves, plot_paths
 
     if "barrier_error_mean" not in summary:
         return False
@@ -123,7 +123,7 @@ def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None, refere
     table (E meV/atom, F eV/Å; mean ± std over seeds)."""
     import pandas as pd
 
-    from synthpt.aggregate import plot_learning_curves
+    from synthpt.plots import plot_learning_curves
 
     results = Path(workdir) / "results" / campaign
     summary = learning_summary(results)

@@ -16,6 +16,8 @@ from pathlib import Path
 import yaml
 from common import ROOT, snakemake, table
 
+from synthpt.paths import model_file
+
 TINY = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
 MAX_L1 = {"max_L": 1, "max_ell": 2}
 # Resumed against uninterrupted weights: exact on a CPU; on a GPU scatter_add_ atomics reorder
@@ -88,7 +90,7 @@ def bench_gpu_smoke(workdir=None, device=None, epochs=3, cueq=None, resume_steps
         results = tmp / "results" / config["campaign"]
         configfile = tmp / "smoke.yaml"
         configfile.write_text(yaml.safe_dump(config))
-        targets = [f"results/{config['campaign']}/models/{m}/training.json" for m in MODES]
+        targets = [model_file(config["campaign"], m) for m in MODES]
         snakemake(tmp, configfile, "--cores", "2", *targets)
         for mode, log in MODES.items():
             found = mace_device(results / "logs" / log)

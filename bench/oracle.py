@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from common import DEFAULT, ROOT, metrics, model_path, snakemake, table
 
-from synthpt.campaign import ZERO_SHOT
+from synthpt.paths import ZERO_SHOT, metrics_file
 from synthpt.strategies import FINETUNE
 
 
@@ -72,7 +72,7 @@ def bench_oracle(base=None, workdir=ROOT, cores=2, replicas=1, seeds=(1, 2)):
         model_path(FINETUNE, n, s, teacher) for n in config["subsets"]["sizes"] for s in seeds
     ]
     results = Path(workdir) / "results" / config["campaign"]
-    targets = [f"results/{config['campaign']}/metrics/{m}/metrics.json" for m in models]
+    targets = [metrics_file(config["campaign"], m) for m in models]
     with tempfile.TemporaryDirectory() as tmp:
         configfile = Path(tmp) / "oracle.yaml"
         configfile.write_text(yaml.safe_dump(config))

@@ -20,7 +20,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.lattice.hexagonal import Graphite
 from common import DEFAULT, ROOT, metrics, model_path, reuse_labels, snakemake, table
 
-from synthpt.campaign import ZERO_SHOT
+from synthpt.paths import ZERO_SHOT, metrics_file, pretrained_metrics, pretrained_metrics_file
 from synthpt.strategies import FINETUNE, SCRATCH
 
 # Crystal kinds; each copy is rattled (Gaussian, sigma 0.03-0.1 Å) and strained (up to 2%).
@@ -223,7 +223,7 @@ def bench_target_student(
                 source = results
             else:
                 reuse_labels(source, results)
-            target = f"results/{config['campaign']}/metrics/pretrain/{teacher}/metrics.json"
+            target = pretrained_metrics_file(config["campaign"], teacher)
             with tempfile.TemporaryDirectory() as tmp:
                 configfile = Path(tmp) / "target-student.yaml"
                 configfile.write_text(yaml.safe_dump(config))
@@ -269,9 +269,9 @@ def bench_target(
         models = [model_path(ZERO_SHOT, n, teacher=teacher) for n in sizes]
         models += [model_path(FINETUNE, n, s, teacher) for n in sizes for s in seeds]
         models += [model_path(SCRATCH, n, s) for n in sizes for s in seeds] if with_scratch else []
-        targets = [f"results/{config['campaign']}/metrics/{m}/metrics.json" for m in models]
+        targets = [metrics_file(config["campaign"], m) for m in models]
         targets += [f"results/{config['campaign']}/{t}" for t in
-                    ("coverage.csv", f"metrics/pretrain/{teacher}/metrics.json")]  # fmt: skip
+                    ("coverage.csv", f"{pretrained_metrics(teacher)}/metrics.json")]  # fmt: skip
         with tempfile.TemporaryDirectory() as tmp:
             configfile = Path(tmp) / "target.yaml"
             configfile.write_text(yaml.safe_dump(config))
@@ -299,7 +299,7 @@ def bench_target(
     for name, root in results.items():
         import json
 
-        pretrain = json.loads((root / f"metrics/pretrain/{teacher}/metrics.json").read_text())
+        pretrain = json.loads((root / pretrained_metrics(teacher) / "metrics.json").read_text())
         for row in target_table(root, configs[name], results["md"]):
             rows.append((name, *row, pretrain["student_f_rmse"], *coverage_figures(root)))
     table(

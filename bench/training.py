@@ -20,7 +20,8 @@ def training_throughput(
     import ase.io
 
     from synthpt.e0s import e0s_argument
-    from synthpt.training import NEVER, PRETRAIN, train_model, training_plan
+    from synthpt.stopping import NEVER
+    from synthpt.training import PRETRAIN, train_model, training_plan
 
     n_valid = max(1, len(structures) // 10)
     per_atom = [a.info["snap_energy"] / len(a) for a in structures]

@@ -10,14 +10,12 @@ from synthpt.aggregate import (
     collect,
     curve_columns,
     data_efficiency,
-    plot_cost,
-    plot_learning_curves,
-    plot_stability,
     pretrain_seed_spread,
     pretraining_gain,
     scratch_equivalent,
     summarize,
 )
+from synthpt.plots import plot_cost, plot_learning_curves, plot_stability
 
 
 @pytest.fixture
@@ -152,7 +150,7 @@ def test_stability_plot_gives_each_mode_its_mean_steps_under_the_bound(metric_fi
 def test_parity_plot_scatters_predictions_against_reference_per_atom(tmp_path):
     from ase import Atoms
 
-    from synthpt.aggregate import plot_parity
+    from synthpt.plots import plot_parity
 
     structures = []
     for energy in (-10.0, -12.0):

@@ -400,7 +400,7 @@ def test_every_calculator_setting_the_builders_read_is_declared():
 
 def test_a_nep_model_beyond_calorines_descriptor_limit_is_refused_before_any_job(tmp_path):
     from conftest import write_nep4
-    from synthpt.calculators import nep_file_problem
+    from synthpt.wrappers import nep_file_problem
 
     fits = write_nep4(tmp_path / "fits.txt", ["C"], n_max=(16, 14), l_max=(4, 2, 0))
     assert nep_file_problem(fits, ["C"]) is None  # 17 + 15 * 5 = 92 components

@@ -6,7 +6,6 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from synthpt.campaign import (
-    ModelId,
     path_sets,
     pretrained_models,
     sweep,
@@ -14,6 +13,7 @@ from synthpt.campaign import (
     teacher_of,
 )
 from synthpt.checks import ConfigError, check_config
+from synthpt.paths import ModelId
 
 
 @pytest.fixture
@@ -143,8 +143,8 @@ def test_sweep_pairs_every_fine_tuned_model_with_a_scratch_twin(six):
             (n, s) for n in sizes for s in seeds
         }
     zero_shot = [m for m in models if m.mode == "zero-shot"]
-    assert {(m.teacher, m.seed) for m in zero_shot} == {("snap", 0)} and len(zero_shot) == 4
-    assert ModelId.from_path("scratch/n80/seed1").teacher == "none"
+    assert {(m.pretrained, m.seed) for m in zero_shot} == {("snap", 0)} and len(zero_shot) == 4
+    assert ModelId.from_path("scratch/n80/seed1").pretrained == "none"
     with pytest.raises(ValueError, match="not a model path"):
         ModelId.from_path("pretrain/snap")
 
@@ -166,7 +166,7 @@ def test_pretraining_size_sweep_adds_pretrained_models(six):
         ("n20", 22, lambda m: m.n_real == 20),  # 3 seeds x (scratch + 6 strategies), zero-shot
         ("seed2", 28, lambda m: m.seed == 2),
         ("scratch", 12, lambda m: m.mode == "scratch"),
-        ("teacher-snap", 76, lambda m: m.mode != "scratch" and m.teacher == "snap"),
+        ("teacher-snap", 76, lambda m: m.mode != "scratch" and m.pretrained == "snap"),
     ],
 )
 def test_sweep_slices_select_one_size_seed_or_teacher(six, name, count, check):
@@ -248,7 +248,7 @@ def test_pretraining_seeds_add_pretrained_models_each_tuned_and_fine_tuned(root,
     assert teacher_of(f"{teacher}-p2") == (teacher, None)
     assert [pretraining_seed(p, 7) for p in pretrained_models(config)] == [7, 8, 9]
     assert {pretraining_family(p) for p in pretrained_models(config)} == {teacher}
-    finetuned = {m.teacher for m in sweep(config) if m.mode not in ("scratch",)}
+    finetuned = {m.pretrained for m in sweep(config) if m.mode not in ("scratch",)}
     assert finetuned == set(pretrained_models(config))
     path = tmp_path / "seeds.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -258,16 +258,17 @@ def test_pretraining_seeds_add_pretrained_models_each_tuned_and_fine_tuned(root,
         line.split()[:2] for line in run.stdout.splitlines() if line[:1].isalpha() and "  " in line
     )
     tuned = [g for g in tuning_groups(config) if g.mode != "scratch"]
-    assert {g.teacher for g in tuned} == set(pretrained_models(config))  # each replica tuned
+    assert {g.pretrained for g in tuned} == set(pretrained_models(config))  # each replica tuned
     assert jobs["pretrain"] == "3" and jobs["choose_lr"] == str(len(tuning_groups(config)))
 
 
 def test_model_paths_are_built_and_matched_by_one_home(six):
     import re
 
-    from synthpt.campaign import coverage_model, model_pattern, smallest_size_models
+    from synthpt.campaign import coverage_model, smallest_size_models, strategies
+    from synthpt.paths import model_pattern
 
-    pattern = model_pattern(six)
+    pattern = model_pattern(strategies(six))
     trained = [m for m in sweep(six) if m.mode != "zero-shot"]
     assert all(re.fullmatch(pattern, m.path) for m in trained)
     assert all(ModelId.from_path(m.path) == m for m in sweep(six))

@@ -68,7 +68,7 @@ def test_models_are_saved_on_the_cpu_and_cueq_is_asked_for_by_the_config():
     """A model trained on a GPU must load on a CPU node (the coverage map, a user's laptop):
     mace moves it to the CPU before saving. bench/gpu_smoke.py (and its smoke test in
     test_bench.py) loads a max_L 1 model in a process that sees no GPU."""
-    from synthpt.training import mace_arguments
+    from synthpt.mace_run import mace_arguments
 
     architecture = {"num_channels": 8, "max_L": 1, "max_ell": 2, "correlation": 2,
                     "r_max": 3.0, "num_interactions": 2}  # fmt: skip

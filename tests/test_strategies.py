@@ -55,7 +55,7 @@ def train(tmp_path, mode, name, foundation=None):
 
 def write_replay(tmp_path, files, count):
     from synthpt.io import read_structures, write_structures
-    from synthpt.training import replay_structures
+    from synthpt.replay import replay_structures
 
     keys = ("ref_energy", "ref_forces")
     for path in files.values():
@@ -204,7 +204,7 @@ def test_replayed_teacher_labels_sit_on_the_replay_heads_energy_zero(tiny_model,
 
     from synthpt.e0s import model_e0s, refit_model_e0s
     from synthpt.evaluate import predict
-    from synthpt.training import replay_structures, replay_zero_shift
+    from synthpt.replay import replay_structures, replay_zero_shift
 
     teacher_energies, _ = predict(tiny_model, cells)  # the student's own teacher-like labels
     synthetic = []

@@ -2,15 +2,14 @@ import json
 
 import pytest
 
+from synthpt.checkpoints import prepare_work_dir
+from synthpt.mace_run import mace_arguments
+from synthpt.stopping import EarlyStopping, StopTraining
 from synthpt.training import (
-    EarlyStopping,
-    StopTraining,
     epochs_for_steps,
     eval_interval_for_steps,
     learning_rate,
-    mace_arguments,
     n_valid,
-    prepare_work_dir,
     training_plan,
 )
 
@@ -86,7 +85,7 @@ def test_radial_mlp_reaches_mace_as_its_own_flag():
 def test_a_run_resumes_only_its_own_state_and_its_log_says_what_was_there(tmp_path):
     import torch
 
-    from synthpt.training import FINISHED, RESUME_FILE, run_identity
+    from synthpt.checkpoints import FINISHED, RESUME_FILE, run_identity
 
     data = tmp_path / "train.extxyz"
     data.write_text("one")
@@ -307,7 +306,7 @@ def test_a_new_best_trained_pass_above_the_start_is_saved_before_the_stop():
 def test_warmup_ramps_every_group_from_a_tenth_and_composes_with_the_scheduler():
     import torch
 
-    from synthpt.training import Warmup
+    from synthpt.stopping import Warmup
 
     weights = [torch.nn.Parameter(torch.zeros(1)) for _ in range(2)]
     optimizer = torch.optim.SGD(
@@ -346,7 +345,7 @@ def test_an_unreadable_training_state_starts_the_run_clean(tmp_path):
 
     import torch
 
-    from synthpt.training import STATE_FORMAT, read_training_state
+    from synthpt.checkpoints import STATE_FORMAT, read_training_state
 
     checkpoints = tmp_path / "checkpoints"
     handler = SimpleNamespace(io=SimpleNamespace(directory=str(checkpoints)))

@@ -2,7 +2,7 @@ rule aggregate:
     input:
         models=metrics_files(MODELS),
         pretrained=expand(
-            f"{RESULTS}/metrics/pretrain/{{pretrained}}/metrics.json",
+            f"{RESULTS}/{PRETRAINED_METRICS}/metrics.json",
             pretrained=pretrained_models(config),
         ),
         tuning=TUNING_CHOICES,
@@ -92,7 +92,7 @@ rule plot:
         times=f"{RESULTS}/training_time.csv",
         teachers=f"{RESULTS}/teacher_agreement.csv",
         predictions=[
-            f"{RESULTS}/metrics/{model.path}/predictions.extxyz"
+            f"{RESULTS}/{metrics_dir(model.path)}/predictions.extxyz"
             for model in smallest_size_models(config)
         ],
     output:
@@ -218,12 +218,12 @@ rule provenance:
 # How the synthetic set covers the real structures, in the pre-trained model's descriptors.
 rule coverage:
     input:
-        model=f"{RESULTS}/models/pretrain/{COVERAGE_MODEL.teacher}/mace.model",
-        synthetic=f"{RESULTS}/synthetic/{teacher_of(COVERAGE_MODEL.teacher)[0]}/train.extxyz",
+        model=f"{RESULTS}/{pretrained_dir(COVERAGE_MODEL.pretrained)}/mace.model",
+        synthetic=f"{RESULTS}/synthetic/{teacher_of(COVERAGE_MODEL.pretrained)[0]}/train.extxyz",
         pool=f"{RESULTS}/real/pool.extxyz",
         valid=REAL_VALID,
         test=f"{RESULTS}/real/test.extxyz",
-        predictions=f"{RESULTS}/metrics/{COVERAGE_MODEL.path}/predictions.extxyz",
+        predictions=f"{RESULTS}/{metrics_dir(COVERAGE_MODEL.path)}/predictions.extxyz",
     output:
         table=report(
             f"{RESULTS}/coverage.csv",
@@ -250,6 +250,6 @@ rule coverage:
         reference=config["reference"],
         max_structures=COVERAGE_STRUCTURES,
         model=COVERAGE_MODEL.path,
-        teacher=teacher_of(COVERAGE_MODEL.teacher)[0],
+        teacher=teacher_of(COVERAGE_MODEL.pretrained)[0],
     script:
         "../scripts/coverage.py"

@@ -9,16 +9,10 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 import yaml
 
 from synthpt.campaign import (
-    NO_TEACHER,
     augment_seed_files,
     structure_builders,
-    PRETRAINED,
-    ZERO_SHOT,
-    ZERO_SHOT_SEED,
-    ModelId,
     SWEEP_SLICE,
     coverage_model,
-    model_pattern,
     smallest_size_models,
     file_list,
     pretrained_models,
@@ -40,7 +34,29 @@ from synthpt.checks import USER_FILE_KEYS, check_config, report_problem, schema_
 from synthpt.configs import BASE, ConfigError, OverlayError, setting
 from synthpt.configs import resolve as resolve_overlays
 from synthpt.structures import AUGMENT
-from synthpt.export import EXPORT, export_groups
+from synthpt.export import export_groups
+from synthpt.paths import (
+    EXPORT,
+    FINETUNED_PATH,
+    FINETUNE_TUNING_PATH,
+    NO_TEACHER,
+    PRETRAINED_DIR,
+    PRETRAINED_METRICS,
+    SCRATCH_PATH,
+    SCRATCH_TUNING_PATH,
+    ZERO_SHOT,
+    ZERO_SHOT_PATH,
+    ModelId,
+    TuningRun,
+    export_dir,
+    metrics_dir,
+    model_dir,
+    pretrained_dir,
+    results_dir,
+    training_outputs,
+    tuning_dir,
+    path_wildcards,
+)
 from synthpt.hdf5 import (
     DATA_PATH_KEYS,
     HDF5_SET,
@@ -52,7 +68,6 @@ from synthpt.strategies import STRATEGIES
 from synthpt.training import schedule_for
 from synthpt.tuning import (
     CHOSEN as TUNING_CHOICE,
-    TuningRun,
     tuned_modes,
     tuning_groups,
     tuning_runs,
@@ -91,7 +106,7 @@ if problem := schema_problem(config, yaml.safe_load(SCHEMA.read_text())):
 validate(config, schema="../../config/schema.yaml")
 check_config(config)
 
-RESULTS = f"results/{config['campaign']}"
+RESULTS = results_dir(config["campaign"])
 LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 ENV = "../../envs/synthpt.yaml"
@@ -103,6 +118,9 @@ REAL_VALID = f"{RESULTS}/real/valid.extxyz"
 # Every test set by name, the headline (real/test.extxyz) first; every model is scored on each.
 TEST_SETS = test_set_paths(RESULTS, config)
 
+# The model-path grammar's wildcards (synthpt.paths).
+MODEL_WILDCARDS = path_wildcards(strategies(config))
+
 
 wildcard_constraints:
     shard=r"\d+",
@@ -110,13 +128,13 @@ wildcard_constraints:
     teacher="[A-Za-z0-9]+",
     n=r"\d+",
     seed=r"\d+",
-    pretrained=PRETRAINED,
     portion=r"all|s\d+",
-    strategy="|".join(strategies(config)),
-    model=model_pattern(config),
     sweep=SWEEP_SLICE,
-    lr=r"[0-9.e+-]+",
-    group=rf"scratch|({'|'.join(strategies(config))})/{PRETRAINED}",
+    pretrained=MODEL_WILDCARDS["pretrained"],
+    strategy=MODEL_WILDCARDS["strategy"],
+    model=MODEL_WILDCARDS["model"],
+    lr=MODEL_WILDCARDS["lr"],
+    group=MODEL_WILDCARDS["group"],
 
 
 TUNED = tuned_modes(config)
@@ -131,7 +149,8 @@ def real_subset(seed, n):
 TUNING_SUBSET = real_subset(TUNING_N_SEED[1], TUNING_N_SEED[0])
 TUNING_SEED = TUNING_N_SEED[1]
 TUNING_CHOICES = [
-    f"{RESULTS}/tuning/{group.group}/{TUNING_CHOICE}" for group in tuning_groups(config)
+    f"{RESULTS}/{tuning_dir(group.group)}/{TUNING_CHOICE}"
+    for group in tuning_groups(config)
 ]
 
 
@@ -140,7 +159,7 @@ def tuned_rate(mode, pretrained=None):
     if mode not in TUNED:
         return []
     group = TuningRun(mode, pretrained or NO_TEACHER, "").group
-    return f"{RESULTS}/tuning/{group}/{TUNING_CHOICE}"
+    return f"{RESULTS}/{tuning_dir(group)}/{TUNING_CHOICE}"
 
 
 def tuning_group_runs(group):
@@ -149,7 +168,8 @@ def tuning_group_runs(group):
 
 def tuning_records(group):
     return [
-        f"{RESULTS}/tuning/{r.path}/training.json" for r in tuning_group_runs(group)
+        f"{RESULTS}/{tuning_dir(r.path)}/training.json"
+        for r in tuning_group_runs(group)
     ]
 
 
@@ -284,15 +304,17 @@ def input_files():
 
 
 def model_identity(path):
-    """The identity columns (teacher, mode, n_real, seed) of the model at ``path``."""
-    return asdict(ModelId.from_path(path))
+    """The identity columns (mode, teacher, n_real, seed) of the model at ``path``."""
+    return ModelId.from_path(path).columns()
 
 
 def distance_teacher(model):
     """The teacher a model is scored against where no real data reaches: its pre-trained
     model's (a scratch model: the campaign's first)."""
-    teacher = ModelId.from_path(model).teacher
-    return config["teachers"][0] if teacher == NO_TEACHER else teacher_of(teacher)[0]
+    pretrained = ModelId.from_path(model).pretrained
+    return (
+        config["teachers"][0] if pretrained == NO_TEACHER else teacher_of(pretrained)[0]
+    )
 
 
 def set_predictions(model):
@@ -301,7 +323,7 @@ def set_predictions(model):
 
 
 def metrics_files(models):
-    return [f"{RESULTS}/metrics/{m.path}/metrics.json" for m in models]
+    return [f"{RESULTS}/{metrics_dir(m.path)}/metrics.json" for m in models]
 
 
 # Per trained mode, its models at the largest n: one of them is exported (export.smk).
@@ -317,7 +339,7 @@ COVERAGE_STRUCTURES = 200
 def predictions_file(model, name):
     """A model's predictions on test set ``name`` (the headline's: predictions.extxyz)."""
     own = "" if name == list(TEST_SETS)[0] else f"-{name}"
-    return f"{RESULTS}/metrics/{model}/predictions{own}.extxyz"
+    return f"{RESULTS}/{metrics_dir(model)}/predictions{own}.extxyz"
 
 
 # The path plot's models: every one at the smallest and largest n, on each ordered path.

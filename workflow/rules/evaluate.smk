@@ -1,15 +1,15 @@
 rule evaluate:
     input:
-        model=f"{RESULTS}/models/{{model}}/mace_compiled.model",
-        record=f"{RESULTS}/models/{{model}}/training.json",
+        model=f"{RESULTS}/{model_dir('{model}')}/mace_compiled.model",
+        record=f"{RESULTS}/{model_dir('{model}')}/training.json",
         test=f"{RESULTS}/real/test.extxyz",
         tests=list(TEST_SETS.values()),
         synthetic=lambda wildcards: synthetic_file(
             distance_teacher(wildcards.model), "valid"
         ),
     output:
-        metrics=f"{RESULTS}/metrics/{{model}}/metrics.json",
-        predictions=f"{RESULTS}/metrics/{{model}}/predictions.extxyz",
+        metrics=f"{RESULTS}/{metrics_dir('{model}')}/metrics.json",
+        predictions=f"{RESULTS}/{metrics_dir('{model}')}/predictions.extxyz",
         set_predictions=set_predictions("{model}"),
     log:
         f"{LOGS}/evaluate/{{model}}.log",
@@ -41,7 +41,7 @@ rule evaluate:
 # (the first training seed's).
 use rule evaluate as evaluate_zero_shot with:
     input:
-        model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
+        model=f"{RESULTS}/{PRETRAINED_DIR}/mace_compiled.model",
         subset=real_subset(config["subsets"]["seeds"][0], "{n}"),
         test=f"{RESULTS}/real/test.extxyz",
         tests=list(TEST_SETS.values()),
@@ -49,11 +49,9 @@ use rule evaluate as evaluate_zero_shot with:
             teacher_of(wildcards.pretrained)[0], "valid"
         ),
     output:
-        metrics=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/metrics.json",
-        predictions=f"{RESULTS}/metrics/{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}/predictions.extxyz",
-        set_predictions=set_predictions(
-            f"{ZERO_SHOT}/{{pretrained}}/n{{n}}/seed{ZERO_SHOT_SEED}"
-        ),
+        metrics=f"{RESULTS}/{metrics_dir(ZERO_SHOT_PATH)}/metrics.json",
+        predictions=f"{RESULTS}/{metrics_dir(ZERO_SHOT_PATH)}/predictions.extxyz",
+        set_predictions=set_predictions(ZERO_SHOT_PATH),
     log:
         f"{LOGS}/evaluate/{ZERO_SHOT}/{{pretrained}}/n{{n}}.log",
     benchmark:
@@ -62,7 +60,7 @@ use rule evaluate as evaluate_zero_shot with:
         elements=config["elements"],
         labels=config["reference"],
         identity=lambda wildcards: model_identity(
-            f"{ZERO_SHOT}/{wildcards.pretrained}/n{wildcards.n}/seed{ZERO_SHOT_SEED}"
+            ZERO_SHOT_PATH.format(pretrained=wildcards.pretrained, n=wildcards.n)
         ),
         teacher=lambda wildcards: teacher_of(wildcards.pretrained)[0],
         stability=config["stability"],
@@ -75,15 +73,15 @@ use rule evaluate as evaluate_zero_shot with:
 # How well each pre-trained model learnt its teacher: its held-out synthetic split.
 use rule evaluate as evaluate_pretrain with:
     input:
-        model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
-        record=f"{RESULTS}/models/pretrain/{{pretrained}}/training.json",
+        model=f"{RESULTS}/{PRETRAINED_DIR}/mace_compiled.model",
+        record=f"{RESULTS}/{PRETRAINED_DIR}/training.json",
         test=synthetic_set("valid"),
         agreement_set=lambda wildcards: (
             f"{RESULTS}/real/teachers/{teacher_of(wildcards.pretrained)[0]}.extxyz"
         ),
     output:
-        metrics=f"{RESULTS}/metrics/pretrain/{{pretrained}}/metrics.json",
-        predictions=f"{RESULTS}/metrics/pretrain/{{pretrained}}/predictions.extxyz",
+        metrics=f"{RESULTS}/{PRETRAINED_METRICS}/metrics.json",
+        predictions=f"{RESULTS}/{PRETRAINED_METRICS}/predictions.extxyz",
     log:
         f"{LOGS}/evaluate/pretrain/{{pretrained}}.log",
     benchmark:

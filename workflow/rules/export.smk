@@ -5,19 +5,19 @@
 rule export_model:
     input:
         records=lambda wildcards: [
-            f"{RESULTS}/models/{m.path}/training.json"
+            f"{RESULTS}/{model_dir(m.path)}/training.json"
             for m in EXPORT_GROUPS[wildcards.group]
         ],
         models=lambda wildcards: [
-            f"{RESULTS}/models/{m.path}/mace.model"
+            f"{RESULTS}/{model_dir(m.path)}/mace.model"
             for m in EXPORT_GROUPS[wildcards.group]
         ],
         metrics=lambda wildcards: metrics_files(EXPORT_GROUPS[wildcards.group]),
     output:
-        model=f"{RESULTS}/{EXPORT}/{{group}}/mace.model",
-        compiled=f"{RESULTS}/{EXPORT}/{{group}}/mace_compiled.model",
-        lammps=f"{RESULTS}/{EXPORT}/{{group}}/mace.model-lammps.pt",
-        choice=f"{RESULTS}/{EXPORT}/{{group}}/choice.json",
+        model=f"{RESULTS}/{export_dir('{group}')}/mace.model",
+        compiled=f"{RESULTS}/{export_dir('{group}')}/mace_compiled.model",
+        lammps=f"{RESULTS}/{export_dir('{group}')}/mace.model-lammps.pt",
+        choice=f"{RESULTS}/{export_dir('{group}')}/choice.json",
     log:
         f"{LOGS}/export/{{group}}.log",
     benchmark:
@@ -36,7 +36,7 @@ rule export_model:
 
 rule export_table:
     input:
-        expand(f"{RESULTS}/{EXPORT}/{{group}}/choice.json", group=EXPORT_GROUPS),
+        expand(f"{RESULTS}/{export_dir('{group}')}/choice.json", group=EXPORT_GROUPS),
     output:
         f"{RESULTS}/{EXPORT}/models.csv",
     log:

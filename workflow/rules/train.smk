@@ -36,9 +36,7 @@ rule pretrain:
         unpack(pretraining_set),
         real_checked=REAL_CHECKED,
     output:
-        model=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
-        compiled=f"{RESULTS}/models/pretrain/{{pretrained}}/mace_compiled.model",
-        record=f"{RESULTS}/models/pretrain/{{pretrained}}/training.json",
+        **training_outputs(f"{RESULTS}/{PRETRAINED_DIR}"),
     log:
         f"{LOGS}/pretrain/{{pretrained}}.log",
     benchmark:
@@ -65,7 +63,7 @@ rule pretrain:
         settings=training_settings("pretrain"),
         teacher=lambda wildcards: teacher_of(wildcards.pretrained),
         seed=lambda wildcards: pretraining_seed(wildcards.pretrained, config["seed"]),
-        work_dir=f"{RESULTS}/models/pretrain/{{pretrained}}/work",
+        work_dir=f"{RESULTS}/{PRETRAINED_DIR}/work",
     script:
         "../scripts/train.py"
 
@@ -76,13 +74,11 @@ rule train_scratch:
         valid=REAL_VALID,
         tuning=lambda wildcards: tuned_rate("scratch"),
     output:
-        model=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace.model",
-        compiled=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/mace_compiled.model",
-        record=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/training.json",
+        **training_outputs(f"{RESULTS}/{model_dir(SCRATCH_PATH)}"),
     log:
-        f"{LOGS}/train_scratch/n{{n}}/seed{{seed}}.log",
+        f"{LOGS}/train_{SCRATCH_PATH}.log",
     benchmark:
-        f"{BENCHMARKS}/train_scratch/n{{n}}/seed{{seed}}.tsv"
+        f"{BENCHMARKS}/train_{SCRATCH_PATH}.tsv"
     priority: 1  # before evaluations: short jobs fill the last gaps
     conda:
         ENV
@@ -97,7 +93,7 @@ rule train_scratch:
     params:
         mode="scratch",
         settings=training_settings("finetune", "scratch"),
-        work_dir=f"{RESULTS}/models/scratch/n{{n}}/seed{{seed}}/work",
+        work_dir=f"{RESULTS}/{model_dir(SCRATCH_PATH)}/work",
     script:
         "../scripts/train.py"
 
@@ -108,18 +104,16 @@ rule finetune:
     input:
         train=real_subset("{seed}", "{n}"),
         valid=REAL_VALID,
-        pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
+        pretrained=f"{RESULTS}/{PRETRAINED_DIR}/mace.model",
         tuning=lambda wildcards: tuned_rate(wildcards.strategy, wildcards.pretrained),
         replay=replay_set("train"),
         replay_valid=replay_set("valid"),
     output:
-        model=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace.model",
-        compiled=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/mace_compiled.model",
-        record=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/training.json",
+        **training_outputs(f"{RESULTS}/{model_dir(FINETUNED_PATH)}"),
     log:
-        f"{LOGS}/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}.log",
+        f"{LOGS}/{FINETUNED_PATH}.log",
     benchmark:
-        f"{BENCHMARKS}/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}.tsv"
+        f"{BENCHMARKS}/{FINETUNED_PATH}.tsv"
     priority: 1  # before evaluations: short jobs fill the last gaps
     conda:
         ENV
@@ -136,7 +130,7 @@ rule finetune:
         settings=lambda wildcards: training_settings("finetune", wildcards.strategy),
         # read by train.py through the table; here so that a changed entry reruns its models
         strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
-        work_dir=f"{RESULTS}/models/{{strategy}}/{{pretrained}}/n{{n}}/seed{{seed}}/work",
+        work_dir=f"{RESULTS}/{model_dir(FINETUNED_PATH)}/work",
     script:
         "../scripts/train.py"
 
@@ -148,54 +142,50 @@ use rule train_scratch as tune_scratch with:
         train=TUNING_SUBSET,
         valid=REAL_VALID,
     output:
-        model=f"{RESULTS}/tuning/scratch/lr{{lr}}/mace.model",
-        compiled=f"{RESULTS}/tuning/scratch/lr{{lr}}/mace_compiled.model",
-        record=f"{RESULTS}/tuning/scratch/lr{{lr}}/training.json",
+        **training_outputs(f"{RESULTS}/{tuning_dir(SCRATCH_TUNING_PATH)}"),
     log:
-        f"{LOGS}/tuning/scratch/lr{{lr}}.log",
+        f"{LOGS}/{tuning_dir(SCRATCH_TUNING_PATH)}.log",
     benchmark:
-        f"{BENCHMARKS}/tuning/scratch/lr{{lr}}.tsv"
+        f"{BENCHMARKS}/{tuning_dir(SCRATCH_TUNING_PATH)}.tsv"
     params:
         mode="scratch",
         settings=training_settings("finetune", "scratch"),
         lr=lambda wildcards: float(wildcards.lr),
         seed=TUNING_SEED,
-        work_dir=f"{RESULTS}/tuning/scratch/lr{{lr}}/work",
+        work_dir=f"{RESULTS}/{tuning_dir(SCRATCH_TUNING_PATH)}/work",
 
 
 use rule finetune as tune_finetune with:
     input:
         train=TUNING_SUBSET,
         valid=REAL_VALID,
-        pretrained=f"{RESULTS}/models/pretrain/{{pretrained}}/mace.model",
+        pretrained=f"{RESULTS}/{PRETRAINED_DIR}/mace.model",
         replay=replay_set("train"),
         replay_valid=replay_set("valid"),
     output:
-        model=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/mace.model",
-        compiled=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/mace_compiled.model",
-        record=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/training.json",
+        **training_outputs(f"{RESULTS}/{tuning_dir(FINETUNE_TUNING_PATH)}"),
     log:
-        f"{LOGS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}.log",
+        f"{LOGS}/{tuning_dir(FINETUNE_TUNING_PATH)}.log",
     benchmark:
-        f"{BENCHMARKS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}.tsv"
+        f"{BENCHMARKS}/{tuning_dir(FINETUNE_TUNING_PATH)}.tsv"
     params:
         mode=lambda wildcards: wildcards.strategy,
         settings=lambda wildcards: training_settings("finetune", wildcards.strategy),
         strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
         lr=lambda wildcards: float(wildcards.lr),
         seed=TUNING_SEED,
-        work_dir=f"{RESULTS}/tuning/{{strategy}}/{{pretrained}}/lr{{lr}}/work",
+        work_dir=f"{RESULTS}/{tuning_dir(FINETUNE_TUNING_PATH)}/work",
 
 
 rule choose_lr:
     input:
         lambda wildcards: tuning_records(wildcards.group),
     output:
-        f"{RESULTS}/tuning/{{group}}/{TUNING_CHOICE}",
+        f"{RESULTS}/{tuning_dir('{group}')}/{TUNING_CHOICE}",
     log:
-        f"{LOGS}/tuning/{{group}}/choose.log",
+        f"{LOGS}/{tuning_dir('{group}')}/choose.log",
     benchmark:
-        f"{BENCHMARKS}/tuning/{{group}}/choose.tsv"
+        f"{BENCHMARKS}/{tuning_dir('{group}')}/choose.tsv"
     priority: 10  # seconds of work that every model of its mode waits for
     conda:
         ENV

@@ -9,7 +9,6 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from dataclasses import asdict  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
@@ -17,18 +16,18 @@ from synthpt.aggregate import (  # noqa: E402
     by_test_set,
     collect,
     curve_columns,
-    plot_learning_curves,
     summarize,
 )
-from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.io import atomic_path, write_table  # noqa: E402
+from synthpt.paths import ModelId  # noqa: E402
+from synthpt.plots import plot_learning_curves  # noqa: E402
 
 found, missing = [], []
 for model, path in zip(sm.params.models, sm.params.metrics, strict=True):
     (found if Path(path).exists() else missing).append((model, path))
 table = collect([path for _, path in found])
 missing = pd.DataFrame(
-    [asdict(ModelId.from_path(model)) for model, _ in missing],
+    [ModelId.from_path(model).columns() for model, _ in missing],
     columns=["mode", "teacher", "n_real", "seed"],
 )
 write_table(sm.output.table, table[curve_columns(table)])

@@ -11,9 +11,9 @@ log = start_job(sm.log[0], sm.threads)
 
 import json  # noqa: E402
 
-from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.export import best_by_validation, export_model  # noqa: E402
 from synthpt.io import write_json  # noqa: E402
+from synthpt.paths import ModelId  # noqa: E402
 
 records = {
     model: json.loads(Path(path).read_text())
@@ -29,10 +29,7 @@ write_json(
     {
         "group": sm.wildcards.group,
         "model": chosen,
-        "mode": model.mode,
-        "teacher": model.teacher,
-        "n_real": model.n_real,
-        "seed": model.seed,
+        **model.columns(),
         "best_valid_loss": records[chosen]["best_valid_loss"],
         "test_sets": metrics.get("test_sets", []),
         "candidates": {path: record["best_valid_loss"] for path, record in records.items()},

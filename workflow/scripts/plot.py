@@ -11,17 +11,17 @@ log = start_job(sm.log[0], sm.threads)
 
 import pandas as pd  # noqa: E402
 
-from synthpt.aggregate import (  # noqa: E402
-    headline,
+from synthpt.aggregate import headline  # noqa: E402
+from synthpt.io import atomic_path, read_structures  # noqa: E402
+from synthpt.labelling import label_keys  # noqa: E402
+from synthpt.paths import ModelId  # noqa: E402
+from synthpt.plots import (  # noqa: E402
     model_label,
     plot_cost,
     plot_learning_curves,
     plot_parity,
     plot_stability,
 )
-from synthpt.campaign import ModelId  # noqa: E402
-from synthpt.io import atomic_path, read_structures  # noqa: E402
-from synthpt.labelling import label_keys  # noqa: E402
 
 with atomic_path(sm.output.curves) as tmp:
     plot_learning_curves(pd.read_csv(sm.input.summary), tmp, pd.read_csv(sm.input.teachers))
@@ -33,7 +33,7 @@ with atomic_path(sm.output.cost) as tmp:
 predictions = {}
 for path, model in zip(sm.input.predictions, sm.params.models, strict=True):
     model = ModelId.from_path(model)
-    name = model_label(model.teacher, model.mode)
+    name = model_label(model.pretrained, model.mode)
     predictions[f"{name}, n={model.n_real}, seed {model.seed}"] = read_structures(path)
 with atomic_path(sm.output.parity) as tmp:
     plot_parity(predictions, *label_keys(sm.params.reference), tmp)

@@ -9,10 +9,10 @@ from synthpt.runtime import start_job  # noqa: E402
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
 
-from synthpt.aggregate import path_curves, plot_paths  # noqa: E402
-from synthpt.campaign import ModelId  # noqa: E402
 from synthpt.io import atomic_path, read_structures  # noqa: E402
 from synthpt.labelling import label_keys  # noqa: E402
+from synthpt.paths import ModelId  # noqa: E402
+from synthpt.plots import path_curves, plot_paths  # noqa: E402
 
 paths = path_curves(
     (name, ModelId.from_path(model), read_structures(path))

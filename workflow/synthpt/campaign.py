@@ -4,15 +4,19 @@ identities and the sweep (the config checks: synthpt.checks)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from synthpt.configs import ConfigError, setting
+from synthpt.paths import (
+    NO_TEACHER,
+    PRETRAINED,
+    ZERO_SHOT,
+    ZERO_SHOT_SEED,
+    ModelId,
+    pretrained_name,
+    pretrained_parts,
+)
 from synthpt.sources import STRUCTURE_SOURCES, source_names, source_of
-from synthpt.strategies import SCRATCH, STRATEGIES
-
-ZERO_SHOT = "zero-shot"  # a pre-trained model scored as it is, its E0s re-centred on the subset
-NO_TEACHER = "none"
-ZERO_SHOT_SEED = 0  # no training: one model per (teacher, n), whatever the training seeds
+from synthpt.strategies import SCRATCH
 
 
 def structure_builders(config: dict) -> dict[str, str]:
@@ -106,45 +110,6 @@ def real_files(config: dict) -> list[str]:
     ]
 
 
-def mode_group(mode: str, teacher: str) -> str:
-    """The folder of a mode's models (or its tuning runs) without size and seed: ``scratch``,
-    or ``MODE/PRETRAINED``."""
-    return SCRATCH if mode == SCRATCH else f"{mode}/{teacher}"
-
-
-@dataclass(frozen=True)
-class ModelId:
-    """One trained model of the sweep: its place under models/ and metrics/."""
-
-    mode: str
-    teacher: str
-    n_real: int
-    seed: int
-
-    @property
-    def group(self) -> str:
-        """Its mode's folder, without size and seed (``mode_group``)."""
-        return mode_group(self.mode, self.teacher)
-
-    @property
-    def path(self) -> str:
-        return f"{self.group}/n{self.n_real}/seed{self.seed}"
-
-    @classmethod
-    def from_path(cls, path: str) -> ModelId:
-        match = re.fullmatch(
-            rf"(?:({SCRATCH})|({'|'.join([*STRATEGIES, ZERO_SHOT])})/([^/]+))/n(\d+)/seed(\d+)",
-            path,
-        )
-        if not match:
-            raise ValueError(f"not a model path: {path!r}")
-        scratch, mode, teacher, n, seed = match.groups()
-        return cls(scratch or mode, teacher or NO_TEACHER, int(n), int(seed))
-
-
-PRETRAINED = r"[A-Za-z0-9]+(?:-s\d+)?(?:-p\d+)?"
-
-
 def pretrained_models(config: dict) -> list[str]:
     """Names of the pre-trained models: each teacher on its whole synthetic training set;
     ``TEACHER-pK``, the same pre-training from seed K (pretrain.seeds); and ``TEACHER-sN`` on
@@ -153,21 +118,14 @@ def pretrained_models(config: dict) -> list[str]:
     replicas = range(2, setting(config["pretrain"], "pretrain", "seeds") + 1)
     return (
         list(teachers)
-        + [f"{t}-p{k}" for t in teachers for k in replicas]
-        + [f"{t}-s{n}" for t in teachers for n in sizes]
+        + [pretrained_name(t, replica=k) for t in teachers for k in replicas]
+        + [pretrained_name(t, size=n) for t in teachers for n in sizes]
     )
-
-
-def _pretrained_parts(pretrained: str) -> tuple[str, str | None, str | None]:
-    match = re.fullmatch(r"([A-Za-z0-9]+)(?:-s(\d+))?(?:-p(\d+))?", pretrained)
-    if not match:
-        raise ValueError(f"not a pre-trained model name: {pretrained!r}")
-    return match.groups()
 
 
 def teacher_of(pretrained: str) -> tuple[str, int | None]:
     """(teacher, number of pre-training structures or None for all) of a pre-trained model."""
-    teacher, size, _ = _pretrained_parts(pretrained)
+    teacher, size, _ = pretrained_parts(pretrained)
     return teacher, int(size) if size else None
 
 
@@ -185,7 +143,7 @@ def reads_hdf5(config: dict, pretrained: str) -> bool:
 def pretraining_seed(pretrained: str, seed: int) -> int:
     """The training seed of a pre-trained model: the campaign's ``seed``, plus K - 1 for the
     K-th pre-training seed (``TEACHER-pK``)."""
-    replica = _pretrained_parts(pretrained)[2]
+    replica = pretrained_parts(pretrained)[2]
     return seed + int(replica or 1) - 1
 
 
@@ -212,11 +170,6 @@ def sweep(config: dict, sizes=None, seeds=None, teachers=None) -> list[ModelId]:
             models.append(ModelId(SCRATCH, NO_TEACHER, n, seed))
             models += [ModelId(s, t, n, seed) for s in strategies(config) for t in teachers]
     return models
-
-
-def model_pattern(config: dict) -> str:
-    """The regex of a model's path (``ModelId.path``) in this campaign: the ``model`` wildcard."""
-    return rf"({SCRATCH}|({'|'.join(strategies(config))})/{PRETRAINED})/n\d+/seed\d+"
 
 
 def smallest_size_models(config: dict) -> list[ModelId]:
@@ -253,7 +206,7 @@ def sweep_slice(config: dict, name: str) -> list[ModelId]:
     elif name == SCRATCH:
         chosen = [m for m in models if m.mode == SCRATCH]
     elif match := re.fullmatch(r"teacher-(.+)", name):
-        chosen = [m for m in models if m.mode != SCRATCH and m.teacher == match[1]]
+        chosen = [m for m in models if m.mode != SCRATCH and m.pretrained == match[1]]
     else:
         raise ConfigError(f"'{name}' is not a sweep slice (nN, seedS, scratch or teacher-T)")
     if not chosen:

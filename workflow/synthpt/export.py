@@ -10,10 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from synthpt.campaign import ZERO_SHOT, ModelId, sweep
+from synthpt.campaign import sweep
 from synthpt.io import atomic_path
+from synthpt.paths import ZERO_SHOT, ModelId
 
-EXPORT = "export"
 FILES = {"model": "mace.model", "compiled": "mace_compiled.model", "lammps": "mace.model-lammps.pt"}
 LAMMPS_DTYPE = "float64"  # mace_create_lammps_model's default: LAMMPS' pair_style mace runs it
 
@@ -56,7 +56,7 @@ def export_model(model_dir, out_dir) -> None:
                 shutil.move(path, tmp)
 
 
-def models_table(choices: list[dict], export_dir: str):
+def models_table(choices: list[dict], folder: str):
     """One row per exported model (a choice.json each): its group, the model it is, its
     validation loss, its errors on every test set, and its three files."""
     import pandas as pd
@@ -69,6 +69,6 @@ def models_table(choices: list[dict], export_dir: str):
             for metric in ("e_rmse", "f_rmse"):
                 row[f"{scores['test_set']}_{metric}"] = scores.get(metric)
         for key, name in FILES.items():
-            row[f"{key}_file"] = f"{export_dir}/{choice['group']}/{name}"
+            row[f"{key}_file"] = f"{folder}/{choice['group']}/{name}"
         rows.append(row)
     return pd.DataFrame(rows)

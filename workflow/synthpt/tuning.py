@@ -6,15 +6,12 @@ start's loss)."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-from synthpt.campaign import NO_TEACHER, mode_group, pretrained_models, strategies
+from synthpt.campaign import pretrained_models, strategies
 from synthpt.configs import setting
+from synthpt.paths import NO_TEACHER, TuningRun
 from synthpt.strategies import SCRATCH
 from synthpt.training import AUTO, learning_rate
 
-GROUP = r"(?:(scratch)|([a-z_]+)/([^/]+))"  # scratch, or STRATEGY/PRETRAINED
 CHOSEN = "chosen.json"
 COLUMNS = [
     "mode",
@@ -39,42 +36,6 @@ def rate_label(lr: float) -> str:
     return f"{float(lr):g}"
 
 
-@dataclass(frozen=True)
-class TuningRun:
-    """One run of the learning-rate grid: a mode (scratch or a strategy) from a pre-trained
-    model (``none`` for scratch) at one rate."""
-
-    mode: str
-    teacher: str
-    lr: str  # rate_label
-
-    @property
-    def group(self) -> str:
-        """The folder of every rate of one (mode, pre-trained model)."""
-        return mode_group(self.mode, self.teacher)
-
-    @property
-    def path(self) -> str:
-        return f"{self.group}/lr{self.lr}"
-
-    @classmethod
-    def from_path(cls, path: str) -> TuningRun:
-        match = re.fullmatch(rf"{GROUP}/lr([0-9.e+-]+)", path)
-        if not match:
-            raise ValueError(f"not a tuning run path: {path!r}")
-        scratch, mode, teacher, lr = match.groups()
-        return cls(scratch or mode, teacher or NO_TEACHER, lr)
-
-    @classmethod
-    def from_group(cls, group: str) -> TuningRun:
-        """The (mode, pre-trained model) of a group folder; ``lr`` left empty."""
-        match = re.fullmatch(GROUP, group)
-        if not match:
-            raise ValueError(f"not a tuning group: {group!r}")
-        scratch, mode, teacher = match.groups()
-        return cls(scratch or mode, teacher or NO_TEACHER, "")
-
-
 def grid(config: dict) -> list[str]:
     return [rate_label(lr) for lr in setting(config["finetune"], "finetune", "lr_grid")]
 
@@ -96,7 +57,7 @@ def tuning_groups(config: dict) -> list[TuningRun]:
 
 def tuning_runs(config: dict, group: TuningRun | None = None) -> list[TuningRun]:
     groups = [group] if group else tuning_groups(config)
-    return [TuningRun(g.mode, g.teacher, lr) for g in groups for lr in grid(config)]
+    return [TuningRun(g.mode, g.pretrained, lr) for g in groups for lr in grid(config)]
 
 
 def tuning_subset(config: dict) -> tuple[int, int]:
@@ -112,6 +73,6 @@ def choose(rows: list[dict]) -> dict:
 
 
 def tuning_row(run: TuningRun, record: dict, warmup_steps: int, n: int, seed: int) -> dict:
-    row = {"mode": run.mode, "teacher": run.teacher, "lr": float(run.lr)}
+    row = {"mode": run.mode, "teacher": run.pretrained, "lr": float(run.lr)}
     row |= {"warmup_steps": warmup_steps, "n_real": n, "seed": seed}
     return row | {key: record.get(key) for key in COLUMNS if key not in row and key != "chosen"}
