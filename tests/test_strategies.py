@@ -32,35 +32,40 @@ BLOCKS = ("node_embedding", "interactions", "products", "readouts")
 
 
 def train(tmp_path, mode, name, foundation=None):
+    from synthpt.io import read_structures, write_structures
+    from synthpt.strategies import STRATEGIES, StrategyRun
+
     plan = training_plan(mode, {"reference": "ref", "schedule": SCHEDULE}, 2)
     outputs = SimpleNamespace(
         **{k: tmp_path / f"{name}.{k}" for k in ("model", "compiled", "record")}
     )
-    replay = {}
-    if plan.replay:  # the foundation's own structures as the replay head
-        replay = {
-            f"pt_{k}_file": tmp_path / f"{name}-replay-{k}.extxyz" for k in ("train", "valid")
-        }
+    files = {}
+    hook = STRATEGIES[mode].work_files if mode in STRATEGIES else None
+    if hook:  # replay's: the foundation's own structures (labels "ref") as the replay head
+        pool = read_structures(tmp_path / "train.extxyz")
+        run = StrategyRun(
+            tmp_path / name, 1, ("ref_energy", "ref_forces"), "ref", {6: -7.0}, {6: -7.0},
+            plan.replay, pool, SimpleNamespace(replay_valid=tmp_path / "train.extxyz"),
+        )  # fmt: skip
+        files = hook(run)
     record = train_model(
         plan, work_dir=tmp_path / name, train_file=tmp_path / "train.extxyz",
         valid_file=tmp_path / "valid.extxyz", keys=("ref_energy", "ref_forces"),
         e0s="{6: -7.0}", architecture=TINY_ARCH, seed=1, dtype="float64", outputs=outputs,
-        log_file=tmp_path / f"{name}.log", foundation_model=foundation, extra=replay,
-        before=lambda: write_replay(tmp_path, replay, plan.replay),
+        log_file=tmp_path / f"{name}.log", foundation_model=foundation,
+        extra={flag: path for flag, (path, _) in files.items()},
+        before=lambda: [write_structures(path, s) for path, s in files.values()],
     )  # fmt: skip
     arguments = json.loads((tmp_path / name / "command.json").read_text())["command"]
     assert record["kept"] == "trained"  # a pass beat the start: the blocks below moved
+    assert bool(files) == (mode == "replay")
+    if files:  # what mace read for the replay head: its structures, on the teacher's labels
+        from synthpt.replay import REPLAY_VALID
+
+        wanted = {"pt_train_file": plan.replay, "pt_valid_file": REPLAY_VALID}
+        for flag, (path, _) in files.items():
+            assert len(read_structures(path)) == min(wanted[flag], len(pool))
     return plan, arguments, outputs.model
-
-
-def write_replay(tmp_path, files, count):
-    from synthpt.io import read_structures, write_structures
-    from synthpt.replay import replay_structures
-
-    keys = ("ref_energy", "ref_forces")
-    for path in files.values():
-        pool = read_structures(tmp_path / "train.extxyz")
-        write_structures(path, replay_structures(pool, count, 1, keys, keys))
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -150,6 +151,18 @@ def test_every_job_leaves_a_log_and_a_benchmark_and_plots_exist(campaign):
     assert len(logs) == len(benchmarks) == 44
     for plot in ("learning_curves.png", "parity.png", "cost.png", "stability.png", "coverage.png"):
         assert (results / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_every_job_runs_on_its_rules_threads_from_its_first_import(campaign):
+    """Snakemake exports the rule's threads to the script's OpenMP/BLAS variables before the
+    script's first import (torch and numpy read them when they load)."""
+    _, _, results = campaign
+    stated = {
+        path.name: re.search(r"threads (\d+) \(OpenMP from the start: (\d+)\)", path.read_text())
+        for path in (results / "logs").rglob("*.log")
+    }
+    assert all(stated.values()), "a job's log does not state its threads"
+    assert all(m[1] == m[2] for m in stated.values()), stated
 
 
 def test_rates_are_chosen_on_validation_and_no_model_ends_worse_than_its_start(campaign):
@@ -389,3 +402,21 @@ def test_every_model_is_scored_against_its_teacher_where_no_real_data_reaches(ca
     assert zero_shot["synthetic_f_rmse"].to_numpy() == pytest.approx(pretrained["f_rmse"], rel=1e-5)
     tuned = table[table["mode"] != "zero-shot"].groupby("mode")["synthetic_f_rmse"].mean()
     assert (tuned > 0).all() and set(tuned.index) == {"scratch", "finetune", "replay"}
+
+
+def test_a_finished_campaign_kept_across_an_update_of_the_scripts_with_touch(campaign):
+    """An update that rewrites the scripts leaves every output older than its script: the code
+    trigger reruns everything; `--touch` (README, "When something goes wrong") keeps them."""
+    root, workdir, results = campaign
+    files = [p for p in results.rglob("*") if p.is_file()]
+    for path in files:
+        os.utime(path, (946684800, 946684800))  # 2000-01-01: before every script
+    stale = snakemake(root, workdir, "--dry-run")
+    assert stale.returncode == 0, stale.stderr
+    assert "Code has changed since last execution" in stale.stdout
+    assert "Updated input files" not in stale.stdout  # only the scripts are newer
+    touched = snakemake(root, workdir, "--touch", "--cores", "1")
+    assert touched.returncode == 0, touched.stderr
+    again = snakemake(root, workdir, "--dry-run")
+    assert "Nothing to be done" in again.stdout + again.stderr
+    assert len(files) == sum(1 for p in results.rglob("*") if p.is_file())  # nothing rewritten away

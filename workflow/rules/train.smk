@@ -129,7 +129,7 @@ rule finetune:
         mode=lambda wildcards: wildcards.strategy,
         settings=lambda wildcards: training_settings("finetune", wildcards.strategy),
         # read by train.py through the table; here so that a changed entry reruns its models
-        strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
+        strategy=lambda wildcards: STRATEGIES[wildcards.strategy].identity(),
         work_dir=f"{RESULTS}/{model_dir(FINETUNED_PATH)}/work",
     script:
         "../scripts/train.py"
@@ -171,7 +171,7 @@ use rule finetune as tune_finetune with:
     params:
         mode=lambda wildcards: wildcards.strategy,
         settings=lambda wildcards: training_settings("finetune", wildcards.strategy),
-        strategy=lambda wildcards: asdict(STRATEGIES[wildcards.strategy]),
+        strategy=lambda wildcards: STRATEGIES[wildcards.strategy].identity(),
         lr=lambda wildcards: float(wildcards.lr),
         seed=TUNING_SEED,
         work_dir=f"{RESULTS}/{tuning_dir(FINETUNE_TUNING_PATH)}/work",

@@ -1,19 +1,12 @@
 """Gather every model's metrics into learning_curves.csv and the summaries derived from it."""
 
+import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+import pandas as pd
 
-sm = snakemake  # noqa: F821
-log = start_job(sm.log[0], sm.threads)
-
-import json  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-from synthpt.aggregate import (  # noqa: E402
+from synthpt.aggregate import (
     TIMES,
     by_test_set,
     collect,
@@ -26,7 +19,11 @@ from synthpt.aggregate import (  # noqa: E402
     summarize,
     tuning_table,
 )
-from synthpt.io import write_table  # noqa: E402
+from synthpt.io import write_table
+from synthpt.runtime import start_job
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
 
 table = collect(sm.input.models)
 summary = by_test_set(summarize, table)

@@ -1,26 +1,22 @@
 """Learning curves of a campaign as it stands: every model with metrics, and what is missing."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+import pandas as pd
 
-sm = snakemake  # noqa: F821
-log = start_job(sm.log[0], sm.threads)
-
-
-import pandas as pd  # noqa: E402
-
-from synthpt.aggregate import (  # noqa: E402
+from synthpt.aggregate import (
     by_test_set,
     collect,
     curve_columns,
     summarize,
 )
-from synthpt.io import atomic_path, write_table  # noqa: E402
-from synthpt.paths import ModelId  # noqa: E402
-from synthpt.plots import plot_learning_curves  # noqa: E402
+from synthpt.io import atomic_path, write_table
+from synthpt.paths import ModelId
+from synthpt.plots import plot_learning_curves
+from synthpt.runtime import start_job
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
 
 found, missing = [], []
 for model, path in zip(sm.params.models, sm.params.metrics, strict=True):

@@ -1,18 +1,13 @@
 """Teacher-reference agreement on the real test structures, one row per teacher."""
 
-import sys
-from pathlib import Path
+import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.aggregate import agreement
+from synthpt.io import read_structures, write_table
+from synthpt.runtime import start_job
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-import pandas as pd  # noqa: E402
-
-from synthpt.aggregate import agreement  # noqa: E402
-from synthpt.io import read_structures, write_table  # noqa: E402
 
 rows = [
     agreement(read_structures(path), teacher, sm.params.reference)

@@ -1,18 +1,14 @@
 """Choose one mode's learning rate from its grid of tuning runs, by the validation loss."""
 
-import sys
+import json
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.io import write_json
+from synthpt.runtime import start_job
+from synthpt.tuning import TuningRun, choose, tuning_row
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-import json  # noqa: E402
-
-from synthpt.io import write_json  # noqa: E402
-from synthpt.tuning import TuningRun, choose, tuning_row  # noqa: E402
 
 n, seed = sm.params.subset
 rows = [

@@ -1,18 +1,9 @@
 """coverage.csv and plots/coverage.png: the real structures in the pre-trained model's
 descriptor space, against the synthetic ones, and the fine-tuned model's errors there."""
 
-import sys
-from pathlib import Path
+import numpy as np
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
-
-sm = snakemake  # noqa: F821
-log = start_job(sm.log[0], sm.threads)
-
-import numpy as np  # noqa: E402
-
-from synthpt.coverage import (  # noqa: E402
+from synthpt.coverage import (
     centred_per_element,
     coverage_table,
     descriptors,
@@ -20,8 +11,12 @@ from synthpt.coverage import (  # noqa: E402
     per_atom_force_errors,
     plot_coverage,
 )
-from synthpt.io import read_structures, write_table  # noqa: E402
-from synthpt.labelling import label_keys, per_atom_key  # noqa: E402
+from synthpt.io import read_structures, write_table
+from synthpt.labelling import label_keys, per_atom_key
+from synthpt.runtime import start_job
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
 
 at_most = sm.params.max_structures
 structures = {

@@ -5,19 +5,11 @@ A zero-shot model (a pre-trained one, untouched) first has its E0s re-centred on
 as fine-tuning would; a pre-trained model is also scored against its teacher's held-out labels.
 """
 
-import sys
+import json
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
-
-sm = snakemake  # noqa: F821
-log = start_job(sm.log[0], sm.threads)
-
-import json  # noqa: E402
-
-from synthpt.e0s import recentred, residual_shift  # noqa: E402
-from synthpt.evaluate import (  # noqa: E402
+from synthpt.e0s import recentred, residual_shift
+from synthpt.evaluate import (
     barrier_error,
     cost,
     load_compiled,
@@ -28,9 +20,13 @@ from synthpt.evaluate import (  # noqa: E402
     teacher_distance,
     with_predictions,
 )
-from synthpt.io import energy_forces, read_structures, validate_labels, write_json, write_structures  # noqa: E402
-from synthpt.labelling import label_keys, per_atom_key  # noqa: E402
-from synthpt.stability import stability  # noqa: E402
+from synthpt.io import energy_forces, read_structures, validate_labels, write_json, write_structures
+from synthpt.labelling import label_keys, per_atom_key
+from synthpt.runtime import start_job
+from synthpt.stability import stability
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
 
 elements = sm.params.elements
 energy_key, forces_key = label_keys(sm.params.labels)

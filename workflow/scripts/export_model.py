@@ -1,19 +1,15 @@
 """Export one trained mode's model at the largest n: the seed with the lowest validation loss."""
 
-import sys
+import json
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.export import best_by_validation, export_model
+from synthpt.io import write_json
+from synthpt.paths import ModelId
+from synthpt.runtime import start_job
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-import json  # noqa: E402
-
-from synthpt.export import best_by_validation, export_model  # noqa: E402
-from synthpt.io import write_json  # noqa: E402
-from synthpt.paths import ModelId  # noqa: E402
 
 records = {
     model: json.loads(Path(path).read_text())

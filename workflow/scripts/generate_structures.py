@@ -1,16 +1,11 @@
 """The structures of one shard, made by the config's structure source (synthpt.sources)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.io import read_structures, write_structures
+from synthpt.runtime import start_job
+from synthpt.sources import Shard, source_of
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-from synthpt.io import read_structures, write_structures  # noqa: E402
-from synthpt.sources import Shard, source_of  # noqa: E402
 
 settings = sm.params.settings
 seeds = [a for path in sm.input.get("seeds", []) for a in read_structures(path)]  # positions

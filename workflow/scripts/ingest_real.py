@@ -1,16 +1,11 @@
 """Read the user's real pool and test files: validate, filter, relabel under explicit keys."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.ingest import ingest
+from synthpt.io import write_json, write_structures
+from synthpt.runtime import start_job
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-from synthpt.ingest import ingest  # noqa: E402
-from synthpt.io import write_json, write_structures  # noqa: E402
 
 pool, tests, report = ingest(
     sm.params.real, sm.params.reference, sm.params.elements, sm.params.largest_subset

@@ -1,17 +1,12 @@
 """Label shards with one calculator; failures go to the rejects file with their reason."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.calculators import make_batch_predictor, make_calculator
+from synthpt.io import read_structures, write_structures
+from synthpt.labelling import check_rejects, label
+from synthpt.runtime import start_job
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-from synthpt.calculators import make_batch_predictor, make_calculator  # noqa: E402
-from synthpt.io import read_structures, write_structures  # noqa: E402
-from synthpt.labelling import check_rejects, label  # noqa: E402
 
 settings = sm.params.calculator
 name = settings["name"]

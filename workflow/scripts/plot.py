@@ -1,27 +1,22 @@
 """Learning-curve and parity plots."""
 
-import sys
-from pathlib import Path
+import pandas as pd
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
-
-sm = snakemake  # noqa: F821
-log = start_job(sm.log[0], sm.threads)
-
-import pandas as pd  # noqa: E402
-
-from synthpt.aggregate import headline  # noqa: E402
-from synthpt.io import atomic_path, read_structures  # noqa: E402
-from synthpt.labelling import label_keys  # noqa: E402
-from synthpt.paths import ModelId  # noqa: E402
-from synthpt.plots import (  # noqa: E402
+from synthpt.aggregate import headline
+from synthpt.io import atomic_path, read_structures
+from synthpt.labelling import label_keys
+from synthpt.paths import ModelId
+from synthpt.plots import (
     model_label,
     plot_cost,
     plot_learning_curves,
     plot_parity,
     plot_stability,
 )
+from synthpt.runtime import start_job
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
 
 with atomic_path(sm.output.curves) as tmp:
     plot_learning_curves(pd.read_csv(sm.input.summary), tmp, pd.read_csv(sm.input.teachers))

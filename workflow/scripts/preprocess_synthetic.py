@@ -1,20 +1,17 @@
 """A large synthetic set as mace's HDF5 files (preprocess_data), with its count and E0s."""
 
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.e0s import fit_e0s
+from synthpt.hdf5 import describe_set, write_hdf5_set
+from synthpt.io import energy_forces, read_structures, validate_labels, write_structures
+from synthpt.labelling import label_keys
+from synthpt.runtime import start_job
+from synthpt.subsets import pretraining_subset
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-from synthpt.e0s import fit_e0s  # noqa: E402
-from synthpt.hdf5 import describe_set, write_hdf5_set  # noqa: E402
-from synthpt.io import energy_forces, read_structures, validate_labels, write_structures  # noqa: E402
-from synthpt.labelling import label_keys  # noqa: E402
-from synthpt.subsets import pretraining_subset  # noqa: E402
 
 size, elements = sm.params.size, sm.params.elements
 keys = label_keys(sm.wildcards.teacher)

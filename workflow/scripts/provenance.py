@@ -1,18 +1,13 @@
 """Record the campaign's provenance: resolved config (re-runnable), versions, input checksums."""
 
-import sys
-from pathlib import Path
+import yaml
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.io import atomic_path, write_json
+from synthpt.provenance import provenance
+from synthpt.runtime import start_job
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-import yaml  # noqa: E402
-
-from synthpt.io import atomic_path, write_json  # noqa: E402
-from synthpt.provenance import provenance  # noqa: E402
 
 config = sm.params.config
 with atomic_path(sm.output.config) as tmp:

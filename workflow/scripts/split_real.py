@@ -1,16 +1,11 @@
 """Split the labelled real structures into a fine-tuning pool and a held-out test set."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.io import read_shards, write_structures
+from synthpt.runtime import start_job
+from synthpt.subsets import split_pool_test
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-from synthpt.io import read_shards, write_structures  # noqa: E402
-from synthpt.subsets import split_pool_test  # noqa: E402
 
 n_pool, n_test = sm.params.n_pool, sm.params.n_test
 structures = read_shards(sm.input)

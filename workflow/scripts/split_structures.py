@@ -1,17 +1,12 @@
 """Split the user's structure files into the campaign's shards (read once, written atomically)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.ingest import read_structures_to_label
+from synthpt.io import write_structures
+from synthpt.runtime import start_job
+from synthpt.structures import shard_indices
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-from synthpt.ingest import read_structures_to_label  # noqa: E402
-from synthpt.io import write_structures  # noqa: E402
-from synthpt.structures import shard_indices  # noqa: E402
 
 structures = read_structures_to_label(sm.input, sm.params.elements, sm.params.min_distance)
 if len(structures) < len(sm.output):

@@ -1,21 +1,16 @@
 """The real validation set, or one nested subset of the rest of the pool."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
-
-sm = snakemake  # noqa: F821
-log = start_job(sm.log[0], sm.threads)
-
-from synthpt.io import InputError, read_structures, write_structures  # noqa: E402
-from synthpt.subsets import (  # noqa: E402
+from synthpt.io import InputError, read_structures, write_structures
+from synthpt.runtime import start_job
+from synthpt.subsets import (
     missing_elements,
     nested_subset,
     subset_chain,
     validation_split,
 )
+
+sm = snakemake  # noqa: F821
+log = start_job(sm.log[0], sm.threads)
 
 valid, rest = validation_split(read_structures(sm.input[0]), sm.params.n_valid, sm.params.seed)
 chosen = (

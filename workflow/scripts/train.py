@@ -1,21 +1,19 @@
 """Train one MACE model with mace_run_train: pre-training, from scratch, or fine-tuning."""
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # noqa: F821
-from synthpt.runtime import start_job  # noqa: E402
+from synthpt.e0s import e0s_argument, fit_e0s, given_e0s
+from synthpt.hdf5 import mace_flags, read_description
+from synthpt.io import energy_forces, read_structures, validate_labels, write_structures
+from synthpt.labelling import label_keys
+from synthpt.runtime import start_job
+from synthpt.strategies import STRATEGIES, StrategyRun
+from synthpt.subsets import pretraining_subset
+from synthpt.training import train_model, training_plan
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
-
-from synthpt.e0s import e0s_argument, fit_e0s, given_e0s  # noqa: E402
-from synthpt.hdf5 import mace_flags, read_description  # noqa: E402
-from synthpt.io import energy_forces, read_structures, validate_labels, write_structures  # noqa: E402
-from synthpt.labelling import label_keys  # noqa: E402
-from synthpt.subsets import pretraining_subset  # noqa: E402
-from synthpt.training import train_model, training_plan  # noqa: E402
 
 mode, settings = sm.params.mode, sm.params.settings
 model_config = settings["model"]
@@ -34,8 +32,9 @@ else:
 lr = sm.params.get("lr")  # a tuning run's rate
 if sm.input.get("tuning"):  # the rate the campaign's tuning chose
     lr = json.loads(Path(sm.input.tuning).read_text())["lr"]
-replay_pool = read_structures(sm.input.replay) if sm.input.get("replay") else None
-pool_size = len(replay_pool) if replay_pool is not None else None
+# a strategy's pre-training structures (the table's `replay`), teacher-labelled
+pretraining_pool = read_structures(sm.input.replay) if sm.input.get("replay") else None
+pool_size = len(pretraining_pool) if pretraining_pool is not None else None
 plan = training_plan(mode, settings, n_train, teacher, lr=lr, replay_pool=pool_size)
 seed = sm.params.get("seed")  # a tuning run's; a model's is its wildcard
 if seed is None:
@@ -60,37 +59,26 @@ elif not hdf5:
 log.info("%s plan: %s; E0s %s", mode, plan, e0s)
 
 foundation = work_dir / "foundation.model" if plan.from_pretrained else None
-replay = {}
-if plan.replay:  # the replay head: pre-training structures, teacher labels under the run's keys
-    replay = {
-        "pt_train_file": work_dir / "replay.extxyz",
-        "pt_valid_file": work_dir / "replay_valid.extxyz",
-    }
+strategy_files = {}  # the strategy's own data (its hook), by the mace flag that reads each file
+if plan.from_pretrained and (hook := STRATEGIES[mode].work_files):
+    run = StrategyRun(
+        work_dir, int(seed), (energy_key, forces_key), sm.wildcards.pretrained, own_e0s, e0s,
+        plan.replay, pretraining_pool, sm.input,
+    )  # fmt: skip
+    strategy_files = hook(run)
 
 
 def write_work_files():
     """What the run reads from its work dir: the pre-training subset, the foundation model,
-    the replay head's structures."""
+    the strategy's own files."""
     if pretrain_size is not None:
         write_structures(train_file, train)
     if foundation is not None:
         import torch
 
         torch.save(pretrained, foundation)
-    if replay:
-        from synthpt.campaign import teacher_of
-        from synthpt.training import REPLAY_VALID, replay_structures, replay_zero_shift
-
-        keys = label_keys(teacher_of(sm.wildcards.pretrained)[0])
-        shift = replay_zero_shift(own_e0s, e0s)
-        for name, pool, count in (
-            ("pt_train_file", replay_pool, plan.replay),
-            ("pt_valid_file", read_structures(sm.input.replay_valid), REPLAY_VALID),
-        ):
-            chosen = replay_structures(
-                pool, count, int(seed), keys, (energy_key, forces_key), shift
-            )
-            write_structures(replay[name], chosen)
+    for path, structures in strategy_files.values():
+        write_structures(path, structures)
 
 
 record = train_model(
@@ -112,6 +100,6 @@ record = train_model(
         sm.input[k] for k in ("train", "valid", "dataset", "pretrained") if k in sm.input.keys()
     ],
     before=write_work_files,
-    extra=replay | hdf5,
+    extra={flag: path for flag, (path, _) in strategy_files.items()} | hdf5,
 )
 log.info("trained: %s", {k: v for k, v in record.items() if k != "validation"})

@@ -4,6 +4,8 @@ set-up can read."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from synthpt.io import atomic_path
 
 REPLAY_VALID = 10  # pre-training structures the replay head validates on (mace needs some)
@@ -36,6 +38,30 @@ def replay_zero_shift(pretrained_e0s: dict, refitted_e0s: dict) -> dict[int, flo
     foundation's E0s, so the teacher's replayed labels must move by as much (else that head
     starts ~48 eV/atom off on carbon: GFN1-xTB's zero against SNAP's)."""
     return {z: refitted_e0s[z] - pretrained_e0s[z] for z in refitted_e0s}
+
+
+def replay_files(run) -> dict:
+    """The replay strategy's hook (synthpt.strategies): its head's training and validation
+    structures (mace's pt_train_file, pt_valid_file), drawn with the run's seed from its
+    pre-trained model's sets, with the teacher's labels on the run's keys and energy zero."""
+    from synthpt.campaign import teacher_of
+    from synthpt.io import read_structures
+    from synthpt.labelling import label_keys
+
+    teacher_keys = label_keys(teacher_of(run.pretrained)[0])
+    shift = replay_zero_shift(run.pretrained_e0s, run.e0s)
+    sets = (
+        ("pt_train_file", "replay.extxyz", run.pretraining_pool, run.replay),
+        ("pt_valid_file", "replay_valid.extxyz", read_structures(run.inputs.replay_valid),
+         REPLAY_VALID),
+    )  # fmt: skip
+    return {
+        flag: (
+            Path(run.work_dir) / name,
+            replay_structures(pool, count, run.seed, teacher_keys, run.keys, shift),
+        )
+        for flag, name, pool, count in sets
+    }
 
 
 def write_replay_foundation(source, target) -> None:

@@ -5,7 +5,12 @@ each; every strategy runs under the same schedule and stopping rule as scratch t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthpt.replay import replay_files
 
 SCRATCH = "scratch"  # from random weights: the baseline every strategy is compared with
 FINETUNE = "finetune"  # the default strategy
@@ -21,13 +26,35 @@ DISCRIMINATIVE_FACTORS = {
 
 
 @dataclass(frozen=True)
+class StrategyRun:
+    """A fine-tuning run as train.py has set it up: what a strategy's ``work_files`` reads."""
+
+    work_dir: Path
+    seed: int
+    keys: tuple[str, str]  # the run's energy and forces keys (its reference's)
+    pretrained: str  # the pre-trained model's name (synthpt.paths.ModelId.pretrained)
+    pretrained_e0s: dict  # its own E0s: its teacher's energy zero
+    e0s: dict  # the E0s re-centred on the real subset, which the run starts from
+    replay: int  # pre-training structures the plan replays (TrainingPlan.replay)
+    pretraining_pool: list | None  # the pre-trained model's structures (the rule's `replay`)
+    inputs: Any  # the rule's named inputs
+
+
+@dataclass(frozen=True)
 class Strategy:
-    """``arguments``: extra mace_run_train flags; ``schedule``: changes to the shared schedule."""
+    """``arguments``: extra mace_run_train flags; ``schedule``: changes to the shared schedule;
+    ``work_files``: the strategy's hook (StrategyRun -> {mace flag: (path, structures)}): its own
+    data, written into the work dir before mace starts."""
 
     description: str
     arguments: dict = field(default_factory=dict)
     schedule: dict = field(default_factory=dict)
     replay: float = 0.0  # pre-training structures replayed per real one (a second mace head)
+    work_files: Callable[[StrategyRun], dict] | None = field(default=None, repr=False)
+
+    def identity(self) -> dict:
+        """What its models' reruns depend on (the training rules' params): all but the hook."""
+        return {k: v for k, v in asdict(self).items() if k != "work_files"}
 
 
 STRATEGIES = {
@@ -54,6 +81,7 @@ STRATEGIES = {
         " the real head",
         arguments={"multiheads_finetuning": True, "force_mh_ft_lr": True, "weight_pt_head": 1.0},
         replay=1.0,
+        work_files=replay_files,
     ),
     "energy_only": Strategy(
         "energies only: forces weight 0 (forces still scored)",

@@ -13,13 +13,7 @@ from pathlib import Path
 from synthpt.checkpoints import prepare_work_dir, run_identity
 from synthpt.configs import setting
 from synthpt.mace_run import mace_arguments, run_mace
-from synthpt.replay import (  # REPLAY_VALID, replay_*: train.py's import, its text kept
-    REPLAY_VALID,  # noqa: F401
-    replay_count,
-    replay_structures,  # noqa: F401
-    replay_zero_shift,  # noqa: F401
-    write_replay_foundation,
-)
+from synthpt.replay import replay_count, write_replay_foundation
 from synthpt.stopping import NEVER, EarlyStopping, Warmup
 from synthpt.strategies import SCRATCH, STRATEGIES
 
