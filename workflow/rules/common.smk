@@ -7,13 +7,15 @@ from snakemake.utils import validate
 PACKAGE_DIR = str(Path(workflow.basedir) / "workflow")
 sys.path.insert(0, PACKAGE_DIR)
 # Every job's script (local, SLURM or conda) imports synthpt from this checkout.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [PACKAGE_DIR]
-    + [
-        p
-        for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-        if p not in ("", PACKAGE_DIR)
-    ]
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [PACKAGE_DIR]
+        + [
+            p
+            for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            if p not in ("", PACKAGE_DIR)
+        ]
+    )
 )
 
 import yaml
