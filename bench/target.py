@@ -104,7 +104,7 @@ def source_configs(
     its replicas cut to the budget, 32-atom cells like the target's) and augmentation of the
     pool's positions (chains of 4: Gaussian displacements of 0.05, 0.1, 0.15 Å in turn, strain
     up to 3%, 2 FIRE steps with the teacher)."""
-    from synthpt.sources import snapshots_per_trajectory, trajectory_grid
+    from synthpt.trajectories import snapshots_per_trajectory, trajectory_grid
 
     real = {"pool": pool, "test": test, "energy_key": "energy", "forces_key": "forces"}
     md = copy.deepcopy(md_settings) | {"source": "md", "n_atoms": 32}

@@ -5,8 +5,8 @@ import pytest
 
 from synthpt.calculators import make_calculator
 from synthpt.md import run_trajectories
-from synthpt.sources import snapshots_per_trajectory, trajectory_count, trajectory_grid
 from synthpt.structures import min_distance
+from synthpt.trajectories import snapshots_per_trajectory, trajectory_count, trajectory_grid
 
 SETTINGS = {
     "n_atoms": 16,

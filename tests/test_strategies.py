@@ -44,7 +44,8 @@ def train(tmp_path, mode, name, foundation=None):
     if hook:  # replay's: the foundation's own structures (labels "ref") as the replay head
         pool = read_structures(tmp_path / "train.extxyz")
         run = StrategyRun(
-            tmp_path / name, 1, ("ref_energy", "ref_forces"), "ref", {6: -7.0}, {6: -7.0},
+            tmp_path / name, 1, ("ref_energy", "ref_forces"), ("ref_energy", "ref_forces"),
+            {6: -7.0}, {6: -7.0},
             plan.replay, pool, SimpleNamespace(replay_valid=tmp_path / "train.extxyz"),
         )  # fmt: skip
         files = hook(run)

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from synthpt.campaign import teacher_of
 from synthpt.e0s import e0s_argument, fit_e0s, given_e0s
 from synthpt.hdf5 import mace_flags, read_description
 from synthpt.io import energy_forces, read_structures, validate_labels, write_structures
@@ -62,8 +63,9 @@ foundation = work_dir / "foundation.model" if plan.from_pretrained else None
 strategy_files = {}  # the strategy's own data (its hook), by the mace flag that reads each file
 if plan.from_pretrained and (hook := STRATEGIES[mode].work_files):
     run = StrategyRun(
-        work_dir, int(seed), (energy_key, forces_key), sm.wildcards.pretrained, own_e0s, e0s,
-        plan.replay, pretraining_pool, sm.input,
+        work_dir, int(seed), (energy_key, forces_key),
+        label_keys(teacher_of(sm.wildcards.pretrained)[0]), own_e0s, e0s, plan.replay,
+        pretraining_pool, sm.input,
     )  # fmt: skip
     strategy_files = hook(run)
 

@@ -18,8 +18,8 @@ from ase.calculators.calculator import Calculator
 from ase.data import atomic_masses, atomic_numbers
 
 from synthpt.configs import setting
-from synthpt.sources import snapshots_per_trajectory, trajectory_grid
 from synthpt.structures import molecule, random_cell, structure_rng
+from synthpt.trajectories import snapshots_per_trajectory, trajectory_grid
 
 log = logging.getLogger(__name__)
 QUENCH_STAGES = 10  # ASE's Langevin ramps the quench in stages; LAMMPS ramps it every step

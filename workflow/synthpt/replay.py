@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synthpt.io import atomic_path
+from synthpt.io import atomic_path, read_structures
 
 REPLAY_VALID = 10  # pre-training structures the replay head validates on (mace needs some)
 
@@ -44,11 +44,6 @@ def replay_files(run) -> dict:
     """The replay strategy's hook (synthpt.strategies): its head's training and validation
     structures (mace's pt_train_file, pt_valid_file), drawn with the run's seed from its
     pre-trained model's sets, with the teacher's labels on the run's keys and energy zero."""
-    from synthpt.campaign import teacher_of
-    from synthpt.io import read_structures
-    from synthpt.labelling import label_keys
-
-    teacher_keys = label_keys(teacher_of(run.pretrained)[0])
     shift = replay_zero_shift(run.pretrained_e0s, run.e0s)
     sets = (
         ("pt_train_file", "replay.extxyz", run.pretraining_pool, run.replay),
@@ -58,7 +53,7 @@ def replay_files(run) -> dict:
     return {
         flag: (
             Path(run.work_dir) / name,
-            replay_structures(pool, count, run.seed, teacher_keys, run.keys, shift),
+            replay_structures(pool, count, run.seed, run.teacher_keys, run.keys, shift),
         )
         for flag, name, pool, count in sets
     }

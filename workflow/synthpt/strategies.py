@@ -32,7 +32,7 @@ class StrategyRun:
     work_dir: Path
     seed: int
     keys: tuple[str, str]  # the run's energy and forces keys (its reference's)
-    pretrained: str  # the pre-trained model's name (synthpt.paths.ModelId.pretrained)
+    teacher_keys: tuple[str, str]  # the energy and forces keys of its pre-training labels
     pretrained_e0s: dict  # its own E0s: its teacher's energy zero
     e0s: dict  # the E0s re-centred on the real subset, which the run starts from
     replay: int  # pre-training structures the plan replays (TrainingPlan.replay)
