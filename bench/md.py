@@ -12,7 +12,7 @@ def bench_md(trajectories=6, snapshots=4, overrides=None):
     the paper) or by the cheap Tersoff, both inside LAMMPS; cost per step and how well the
     teacher's labels track the reference's on the snapshots each driver makes."""
     from synthpt.aggregate import agreement
-    from synthpt.calculators import make_calculator, md_driver
+    from synthpt.calculators import calculator_entry, make_calculator
     from synthpt.labelling import label
     from synthpt.md import run_trajectories
 
@@ -27,8 +27,8 @@ def bench_md(trajectories=6, snapshots=4, overrides=None):
         start = time.perf_counter()
         structures = []
         for k in chosen:
-            snaps = run_trajectories(range(k, k + 1), settings, "C", DEFAULT["seed"],
-                                     md_driver(driver, calculators[driver], ["C"]))  # fmt: skip
+            entry = calculator_entry(driver, calculators[driver], ["C"])
+            snaps = run_trajectories(range(k, k + 1), settings, "C", DEFAULT["seed"], entry)
             structures += snaps[-snapshots:]
         ms_per_step = 1000 * (time.perf_counter() - start) / (len(chosen) * steps)
         for name in (teacher, reference):

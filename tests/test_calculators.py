@@ -9,7 +9,7 @@ from ase.build import bulk
 
 from conftest import ROOT
 from synthpt.calculators import OFFLINE_CARBON_TEACHERS as OFFLINE
-from synthpt.calculators import CalculatorConfigError, make_batch_predictor, make_calculator
+from synthpt.calculators import CalculatorConfigError, calculator_entry, make_calculator
 from synthpt.labelling import label, label_keys
 
 
@@ -136,7 +136,9 @@ def test_mace_file_teacher_labels_in_batches_as_the_ase_calculator_does(tiny_mod
     torch.save(tiny_model, path)
     spec = {"type": "mace", "model": str(path), "dtype": "float64", "batch_size": 2}
     structures = [diamond(rattle=0.05 * k) for k in range(1, 4)]
-    batched, _ = label(structures, None, "mace", 1e6, make_batch_predictor("mace", spec, ["C"]), 2)
+    batched, _ = label(
+        structures, None, "mace", 1e6, calculator_entry("mace", spec, ["C"]).predict_batch, 2
+    )
     one_by_one, _ = label(structures, make_calculator("mace", spec, ["C"]), "mace", 1e6)
     assert len(batched) == 3
     for a, b in zip(batched, one_by_one, strict=True):
@@ -144,8 +146,12 @@ def test_mace_file_teacher_labels_in_batches_as_the_ase_calculator_does(tiny_mod
         assert np.allclose(a.arrays["mace_forces"], b.arrays["mace_forces"], atol=1e-6)
 
 
-def test_empirical_teachers_have_no_batch_path():
-    assert make_batch_predictor("snap", OFFLINE["snap"], ["C"]) is None
+def test_each_entry_declares_what_it_can_do_beyond_its_calculator():
+    snap = calculator_entry("snap", OFFLINE["snap"], ["C"])
+    assert snap.predict_batch is None and snap.lammps_pair[0] == "snap"
+    tersoff = calculator_entry("tersoff", OFFLINE["tersoff"], ["C"])
+    assert tersoff.predict_batch is None and tersoff.lammps_pair is None
+    assert type(tersoff.calculator).__name__ == "Manybody" and "calculator" in vars(tersoff)
 
 
 @pytest.mark.parametrize(

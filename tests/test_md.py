@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from synthpt.calculators import make_calculator
+from synthpt.calculators import calculator_entry
 from synthpt.md import run_trajectories
 from synthpt.structures import min_distance
 from synthpt.trajectories import snapshots_per_trajectory, trajectory_count, trajectory_grid
@@ -26,7 +26,7 @@ SETTINGS = {
 
 @pytest.fixture(scope="module")
 def tersoff():
-    return make_calculator("tersoff", {"type": "tersoff"}, ["C"])
+    return calculator_entry("tersoff", {"type": "tersoff"}, ["C"])  # ASE steps it
 
 
 def test_grid_covers_every_density_and_temperature():
@@ -52,10 +52,9 @@ def test_trajectories_are_numbered_and_independent_of_sharding(tersoff):
 
 
 def test_lammps_pair_styles_run_inside_lammps_and_real_trajectories_are_their_own():
-    from synthpt.calculators import md_driver
-
-    driver = md_driver("ltersoff", {"type": "lammps", "potential": "tersoff"}, ["C"])
-    assert isinstance(driver, tuple) and driver[0] == "tersoff"  # LAMMPS's own integrator
+    driver = calculator_entry("ltersoff", {"type": "lammps", "potential": "tersoff"}, ["C"])
+    assert driver.lammps_pair[0] == "tersoff"  # it declares MD by LAMMPS's own integrator
+    assert "calculator" not in vars(driver)  # so no ASE calculator is ever built for it
     synthetic = run_trajectories(range(0, 2), SETTINGS, "C", 5, driver)
     again = run_trajectories(range(1, 2), SETTINGS, "C", 5, driver)
     assert [a.info["index"] for a in synthetic] == list(range(6))
@@ -78,7 +77,9 @@ def test_cells_of_several_elements_follow_the_composition_through_lammps_md():
 
     composition = cell_composition(["Si", "C"], {})
     assert composition == {"Si": 1.0, "C": 1.0}
-    pair = ("tersoff", f"* * {lammps_potentials_dir()}/SiC.tersoff Si C")
+    pair = calculator_entry("sic", {"type": "lammps", "pair_style": "tersoff",
+                            "pair_coeff": f"* * {lammps_potentials_dir()}/SiC.tersoff Si C"},
+                            ["Si", "C"])  # fmt: skip
     settings = SETTINGS | {"densities": [3.2], "temperatures": [2000], "melt_temperature": 4000}
     snapshots = run_trajectories(range(0, 1), settings, composition, 5, pair)
     for atoms in snapshots:

