@@ -65,6 +65,6 @@ def reuse_labels(source: Path, results: Path, parts=("structures", "synthetic", 
     models, for a variant of fine-tuning alone)."""
     import shutil
 
-    for part in parts:
-        if not (results / part).exists():
+    for part in parts:  # a part the source has not made yet (e.g. its scores) is made here
+        if (source / part).exists() and not (results / part).exists():
             shutil.copytree(source / part, results / part)

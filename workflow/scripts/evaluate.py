@@ -1,8 +1,12 @@
-"""Score one model on a labelled set: metrics.json (with its training cost and, for a model of
-the sweep, its MD stability) and predictions.
+"""Score one model on a labelled set: metrics.json and predictions. Three rules, each its own
+case (``snakemake.rule``):
 
-A zero-shot model (a pre-trained one, untouched) first has its E0s re-centred on the subset,
-as fine-tuning would; a pre-trained model is also scored against its teacher's held-out labels.
+- ``evaluate``: a trained model of the sweep on every test set, against its teacher on held-out
+  synthetic structures, with its training cost and MD stability;
+- ``evaluate_zero_shot``: a pre-trained model, untouched but for its E0s re-centred on the
+  subset (as fine-tuning would), the same way, without a training cost;
+- ``evaluate_pretrain``: a pre-trained model against its teacher's held-out labels, and on the
+  test structures against its teacher and the reference.
 """
 
 import json
@@ -27,13 +31,15 @@ from synthpt.stability import stability
 
 sm = snakemake  # noqa: F821
 log = start_job(sm.log[0], sm.threads)
+ZERO_SHOT, PRETRAINED = "evaluate_zero_shot", "evaluate_pretrain"
+assert sm.rule in ("evaluate", ZERO_SHOT, PRETRAINED), sm.rule
 
 elements = sm.params.elements
 energy_key, forces_key = label_keys(sm.params.labels)
 device = sm.params.device
 model = load_compiled(sm.input.model, device)
 shift = None
-if "subset" in sm.input.keys():
+if sm.rule == ZERO_SHOT:
     subset = read_structures(sm.input.subset)
     predicted, _ = predict_compiled(model, subset, device=device)
     reference = [energy_forces(a, energy_key, forces_key)[0] for a in subset]
@@ -61,7 +67,7 @@ def set_metrics(name, structures, energies, forces):
 
 nodes = []
 test, energies, forces = predicted(sm.input.test, nodes)
-record = json.loads(Path(sm.input.record).read_text()) if "record" in sm.input.keys() else None
+record = None if sm.rule == ZERO_SHOT else json.loads(Path(sm.input.record).read_text())
 names = sm.params.test_sets
 headline = set_metrics(names[0] if names else None, test, energies, forces)
 scores = sm.params.identity | headline | cost(record)
@@ -74,13 +80,13 @@ if names:  # every named set in order (a list: JSON keys are sorted)
             {"test_set": name} | set_metrics(name, structures, set_energies, set_forces)
         )
         write_structures(output, with_predictions(structures, set_energies, set_forces))
-if "synthetic" in sm.input.keys():  # against its teacher, where no real data reaches
+if sm.rule != PRETRAINED:  # against its teacher, where no real data reaches
     structures = read_structures(sm.input.synthetic)
     predictions = predict_compiled(model, structures, device=device)
     scores |= teacher_distance(structures, label_keys(sm.params.teacher), *predictions, elements)
 if per_atom_key(sm.params.labels) in test[0].arrays:  # a teacher's per-atom energies
     scores |= per_atom_agreement(test, nodes, per_atom_key(sm.params.labels))
-if "agreement_set" in sm.input.keys():  # a pre-trained model: also on the agreement structures
+if sm.rule == PRETRAINED:  # also on the agreement structures
     from synthpt.aggregate import STUDENT, student_agreement
 
     scores |= metrics_by_source(test, energy_key, forces_key, energies, forces)  # a mixed set
