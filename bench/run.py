@@ -36,7 +36,7 @@ acac           real DFT nobody here made (../shared/data/acac) through config/ow
                the student against its GFN2-xTB teacher, fine-tuned against scratch and
                zero-shot on each named test set at every n
 acaccapacity   student sizes on acac: pre-trained against the teacher, CPU seconds per epoch
-acacschedule   fine-tuning schedules on acac at the smallest n (energy weight, scratch's cap)
+acacschedule   fine-tuning schedules on acac at the smallest n (rate, weights, warm-up, interval)
                from the template's pre-trained model: kept start, steps, every test set
 gpu_smoke      the one script for a lent GPU: the tiny campaign on cuda with max_L 1, the
                device in mace's logs, models that load with no GPU, kill-and-resume, atoms/s

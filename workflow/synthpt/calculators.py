@@ -2,6 +2,8 @@
 
 A config entry is a mapping with a ``type`` and that type's parameters, e.g.
 ``{"type": "lammps", "potential": "carbon_snap"}`` or ``{"type": "xtb", "method": "GFN1-xTB"}``.
+Built, it is a ``CalculatorEntry``: its ASE calculator, and what its type declares beyond it
+(batches for ML models, MD inside LAMMPS).
 Over 400 lines on purpose: the table (``CALCULATOR_TYPES``) and one builder per type stay in
 one file, so that a new type is an entry and its builder side by side (the ASE calculators
 synthpt writes itself: synthpt.wrappers).
