@@ -260,6 +260,6 @@ def test_gpu_smoke_runs_every_check_on_the_cpu_here(tmp_path, capsys):
         '{"scored": 4, "mapped": 4}'
     )
     resumed = next(row for row in rows if row[0].startswith("kill at step"))
-    assert resumed[1] == 0.0 and resumed[2]  # exact on a CPU
+    assert resumed[1] <= 1e-6 and resumed[2]  # float32: within a few ulps (gpu_smoke's note)
     assert all(row[2] for row in rows), rows
     assert "GPU smoke (cpu)" in capsys.readouterr().out
