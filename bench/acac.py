@@ -259,3 +259,67 @@ def bench_acac_strategies(
         rows,
     )  # fmt: skip
     return rows
+
+
+def energy_error_parts(results: Path, teacher: str, reference: str, n: int) -> list[tuple]:
+    """What each model's energy error on the headline test set is made of, at ``n``: per
+    fine-tuned and scratch model, its error (per atom, each level relative to its own E0s),
+    the correlation of its per-structure error with the teacher's error against the reference
+    and with the student's against its teacher (zero-shot less teacher), and the share of each
+    it keeps (the least-squares coefficient)."""
+    import numpy as np
+
+    from synthpt.aggregate import relative_energies
+    from synthpt.io import read_structures
+    from synthpt.labelling import label_keys
+
+    labelled = read_structures(results / "real" / "teachers" / f"{teacher}.extxyz")
+    order = {a.info["source"]: i for i, a in enumerate(labelled)}
+
+    def relative(path: Path, key: str) -> np.ndarray:
+        structures = read_structures(path)
+        structures.sort(key=lambda a: order[a.info["source"]])
+        return relative_energies(structures, [a.info[key] for a in structures]) * 1000
+
+    labels = results / "real" / "teachers" / f"{teacher}.extxyz"
+    truth = relative(labels, label_keys(reference)[0])
+    teacher_error = relative(labels, label_keys(teacher)[0]) - truth
+    zero_shot = results / "metrics" / model_path("zero-shot", n, teacher=teacher)
+    student_error = relative(zero_shot / "predictions.extxyz", "MACE_energy") - truth
+    student_error -= teacher_error  # zero-shot less teacher
+
+    def kept(error, part):
+        return np.corrcoef(error, part)[0, 1], error @ part / (part @ part)
+
+    rows = [("teacher", "", float(np.sqrt(np.mean(teacher_error**2))), 1.0, 1.0, "", "")]
+    rows.append(("zero-shot", "", float(np.sqrt(np.mean((teacher_error + student_error) ** 2))),
+                 *kept(teacher_error + student_error, teacher_error), 1.0, 1.0))  # fmt: skip
+    for path in sorted((results / "metrics").glob(f"*/**/n{n}/seed*/predictions.extxyz")):
+        mode, seed = path.relative_to(results / "metrics").parts[0], path.parent.name
+        if mode == "zero-shot":
+            continue
+        error = relative(path, "MACE_energy") - truth
+        rows.append((mode, seed, float(np.sqrt(np.mean(error**2))), *kept(error, teacher_error),
+                     *kept(error, student_error)))  # fmt: skip
+    return rows
+
+
+def bench_acac_energy(base=None, workdir=ROOT, cores=2, n=None, modes=("finetune", "scratch")):
+    """Whose error is left in the fine-tuned energies on acac (the template campaign at its
+    smallest n, or ``n``): the teacher's, the student's, or neither (``energy_error_parts``)."""
+    if problem := acac_missing():
+        print(f"\n(acac energy: {problem})")
+        return []
+    base, results, teacher = template_campaign(base, workdir)
+    n = n or min(base["subsets"]["sizes"])
+    models = [model_path("zero-shot", n, teacher=teacher)] + [
+        model_path(mode, n, seed, teacher) for mode in modes for seed in base["subsets"]["seeds"]
+    ]
+    run_campaign(base, workdir, cores, *(metrics_file(base["campaign"], m) for m in models))
+    return table(
+        f"acac energy error at n = {n} on the headline set (meV/atom, each level on its own"
+        " E0s): r and share kept of the teacher's error (teacher less DFT) and of the student's"
+        " (zero-shot less teacher)",
+        ["model", "seed", "E", "r teacher", "teacher share", "r student", "student share"],
+        energy_error_parts(results, teacher, base["reference"], n),
+    )

@@ -36,6 +36,8 @@ acac           real DFT nobody here made (../shared/data/acac) through config/ow
                the student against its GFN2-xTB teacher, fine-tuned against scratch and
                zero-shot on each named test set at every n
 acaccapacity   student sizes on acac: pre-trained against the teacher, CPU seconds per epoch
+acacenergy     whose error is left in the fine-tuned energies on acac: correlation with the
+               teacher's error against the DFT and with the student's against its teacher
 acacschedule   fine-tuning schedules on acac at the smallest n (rate, weights, warm-up, interval)
                from the template's pre-trained model: kept start, steps, every test set
 gpu_smoke      the one script for a lent GPU: the tiny campaign on cuda with max_L 1, the
@@ -58,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from acac import (  # noqa: E402
     bench_acac,
     bench_acac_capacity,
+    bench_acac_energy,
     bench_acac_schedule,
     bench_acac_strategies,
 )
@@ -96,6 +99,7 @@ BENCHMARKS = {
     "acaccapacity": bench_acac_capacity,
     "acacschedule": bench_acac_schedule,
     "acacstrategies": bench_acac_strategies,
+    "acacenergy": bench_acac_energy,
     "gpu_smoke": bench_gpu_smoke,
     "docs": bench_docs,
 }

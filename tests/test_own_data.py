@@ -178,6 +178,26 @@ def test_acac_schedule_and_docs_benches_read_the_campaigns_own_files(acac_campai
     assert float(cell_std) == pytest.approx(std, rel=5e-2)
 
 
+def test_acac_energy_bench_splits_each_error_into_the_teachers_and_the_students(acac_campaign):
+    """Smoke test of bench/run.py acacenergy on the tiny campaign's models at n = 4."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import run as bench
+
+    config, results = acac_campaign
+    rows = bench.bench_acac_energy(base=config, workdir=results.parent.parent, cores=2)
+    assert [row[:2] for row in rows] == [("teacher", ""), ("zero-shot", "")] + [
+        (mode, f"seed{seed}") for mode in ("finetune", "scratch") for seed in (1, 2)
+    ]
+    agreement = pd.read_csv(results / "teacher_agreement.csv").iloc[0]
+    assert rows[0][2] == pytest.approx(agreement["energy_rmse_centred"])
+    tuned = read_structures(results / "metrics/finetune/gfn2/n4/seed2/predictions.extxyz")
+    error = [(a.info["MACE_energy"] - a.info["dft_energy"]) / len(a) for a in tuned]
+    assert rows[3][2] == pytest.approx(np.std(error) * 1000, rel=1e-6)  # one composition
+    assert all(-1 <= row[3] <= 1 and -1 <= row[5] <= 1 for row in rows[2:])
+
+
 def test_acac_strategies_bench_trains_only_the_strategies_it_lacks(acac_campaign):
     """Smoke test of bench/run.py acacstrategies: the template's scratch and fine-tuned models
     are reused, the other strategy trains, and every model gets each path's barrier error."""

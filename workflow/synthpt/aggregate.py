@@ -177,26 +177,30 @@ def data_efficiency(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def relative_energies(structures, energies) -> np.ndarray:
+    """Per-atom energies (eV) relative to their own least-squares E0 per element: what two
+    levels of theory with different energy zeros can be compared on (for one composition:
+    centred on the mean)."""
+    from synthpt.e0s import composition_matrix, fit_e0s
+
+    elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
+    e0 = fit_e0s(structures, energies, elements)  # keyed in the order of ``elements``
+    counts = composition_matrix(structures, elements)
+    n = np.array([len(a) for a in structures])
+    return (np.asarray(energies) - counts @ np.array(list(e0.values()))) / n
+
+
 def agreement(structures, teacher: str, reference: str) -> dict:
     """How a teacher's labels track the reference's on the same structures: Pearson r and RMSE
     of per-atom energies and of force components. The energy zeros differ per element, so each
-    level's energies are taken relative to its own least-squares E0 per element (for one
-    element and equal sizes: centred on the mean)."""
-    from synthpt.e0s import composition_matrix, fit_e0s
+    level's energies are taken relative to its own least-squares E0 per element."""
     from synthpt.io import energy_forces
     from synthpt.labelling import label_keys
 
     ref = [energy_forces(a, *label_keys(reference)) for a in structures]
     own = [energy_forces(a, *label_keys(teacher)) for a in structures]
-    n = np.array([len(a) for a in structures])
-    elements = sorted({s for a in structures for s in a.get_chemical_symbols()})
-    counts = composition_matrix(structures, elements)
-
-    def relative(energies):
-        e0 = fit_e0s(structures, energies, elements)  # keyed in the order of ``elements``
-        return (np.asarray(energies) - counts @ np.array(list(e0.values()))) / n
-
-    e_ref, e_own = relative([e for e, _ in ref]), relative([e for e, _ in own])
+    e_ref = relative_energies(structures, [e for e, _ in ref])
+    e_own = relative_energies(structures, [e for e, _ in own])
     f_ref = np.concatenate([f.ravel() for _, f in ref])
     f_own = np.concatenate([f.ravel() for _, f in own])
     de = e_own - e_ref
