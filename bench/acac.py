@@ -261,12 +261,14 @@ def bench_acac_strategies(
     return rows
 
 
-def energy_error_parts(results: Path, teacher: str, reference: str, n: int) -> list[tuple]:
+def energy_error_parts(
+    results: Path, teacher: str, reference: str, n: int, models: list[tuple[str, int]]
+) -> list[tuple]:
     """What each model's energy error on the headline test set is made of, at ``n``: per
-    fine-tuned and scratch model, its error (per atom, each level relative to its own E0s),
-    the correlation of its per-structure error with the teacher's error against the reference
-    and with the student's against its teacher (zero-shot less teacher), and the share of each
-    it keeps (the least-squares coefficient)."""
+    model of ``models`` ((mode, seed) pairs), its error (per atom, each level relative to its
+    own E0s), the correlation of its per-structure error with the teacher's error against the
+    reference and with the student's against its teacher (zero-shot less teacher), and the
+    share of each it keeps (the least-squares coefficient)."""
     import numpy as np
 
     from synthpt.aggregate import relative_energies
@@ -294,13 +296,11 @@ def energy_error_parts(results: Path, teacher: str, reference: str, n: int) -> l
     rows = [("teacher", "", float(np.sqrt(np.mean(teacher_error**2))), 1.0, 1.0, "", "")]
     rows.append(("zero-shot", "", float(np.sqrt(np.mean((teacher_error + student_error) ** 2))),
                  *kept(teacher_error + student_error, teacher_error), 1.0, 1.0))  # fmt: skip
-    for path in sorted((results / "metrics").glob(f"*/**/n{n}/seed*/predictions.extxyz")):
-        mode, seed = path.relative_to(results / "metrics").parts[0], path.parent.name
-        if mode == "zero-shot":
-            continue
+    for mode, seed in models:
+        path = results / "metrics" / model_path(mode, n, seed, teacher) / "predictions.extxyz"
         error = relative(path, "MACE_energy") - truth
-        rows.append((mode, seed, float(np.sqrt(np.mean(error**2))), *kept(error, teacher_error),
-                     *kept(error, student_error)))  # fmt: skip
+        rows.append((mode, f"seed{seed}", float(np.sqrt(np.mean(error**2))),
+                     *kept(error, teacher_error), *kept(error, student_error)))  # fmt: skip
     return rows
 
 
@@ -312,14 +312,15 @@ def bench_acac_energy(base=None, workdir=ROOT, cores=2, n=None, modes=("finetune
         return []
     base, results, teacher = template_campaign(base, workdir)
     n = n or min(base["subsets"]["sizes"])
-    models = [model_path("zero-shot", n, teacher=teacher)] + [
-        model_path(mode, n, seed, teacher) for mode in modes for seed in base["subsets"]["seeds"]
+    models = [(mode, seed) for mode in modes for seed in base["subsets"]["seeds"]]
+    paths = [model_path("zero-shot", n, teacher=teacher)] + [
+        model_path(mode, n, seed, teacher) for mode, seed in models
     ]
-    run_campaign(base, workdir, cores, *(metrics_file(base["campaign"], m) for m in models))
+    run_campaign(base, workdir, cores, *(metrics_file(base["campaign"], m) for m in paths))
     return table(
         f"acac energy error at n = {n} on the headline set (meV/atom, each level on its own"
         " E0s): r and share kept of the teacher's error (teacher less DFT) and of the student's"
         " (zero-shot less teacher)",
         ["model", "seed", "E", "r teacher", "teacher share", "r student", "student share"],
-        energy_error_parts(results, teacher, base["reference"], n),
+        energy_error_parts(results, teacher, base["reference"], n, models),
     )
