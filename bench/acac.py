@@ -278,27 +278,27 @@ def energy_error_parts(
     labelled = read_structures(results / "real" / "teachers" / f"{teacher}.extxyz")
     order = {a.info["source"]: i for i, a in enumerate(labelled)}
 
-    def relative(path: Path, key: str) -> np.ndarray:
-        structures = read_structures(path)
-        structures.sort(key=lambda a: order[a.info["source"]])
+    def relative(structures: list, key: str) -> np.ndarray:
+        structures = sorted(structures, key=lambda a: order[a.info["source"]])
         return relative_energies(structures, [a.info[key] for a in structures]) * 1000
 
-    labels = results / "real" / "teachers" / f"{teacher}.extxyz"
-    truth = relative(labels, label_keys(reference)[0])
-    teacher_error = relative(labels, label_keys(teacher)[0]) - truth
-    zero_shot = results / "metrics" / model_path("zero-shot", n, teacher=teacher)
-    student_error = relative(zero_shot / "predictions.extxyz", "MACE_energy") - truth
-    student_error -= teacher_error  # zero-shot less teacher
+    def predicted(model: str) -> np.ndarray:
+        structures = read_structures(results / "metrics" / model / "predictions.extxyz")
+        return relative(structures, "MACE_energy")
+
+    truth = relative(labelled, label_keys(reference)[0])
+    teacher_error = relative(labelled, label_keys(teacher)[0]) - truth
+    zero_shot_error = predicted(model_path("zero-shot", n, teacher=teacher)) - truth
+    student_error = zero_shot_error - teacher_error  # zero-shot less teacher
 
     def kept(error, part):
         return np.corrcoef(error, part)[0, 1], error @ part / (part @ part)
 
     rows = [("teacher", "", float(np.sqrt(np.mean(teacher_error**2))), 1.0, 1.0, "", "")]
-    rows.append(("zero-shot", "", float(np.sqrt(np.mean((teacher_error + student_error) ** 2))),
-                 *kept(teacher_error + student_error, teacher_error), 1.0, 1.0))  # fmt: skip
+    rows.append(("zero-shot", "", float(np.sqrt(np.mean(zero_shot_error**2))),
+                 *kept(zero_shot_error, teacher_error), 1.0, 1.0))  # fmt: skip
     for mode, seed in models:
-        path = results / "metrics" / model_path(mode, n, seed, teacher) / "predictions.extxyz"
-        error = relative(path, "MACE_energy") - truth
+        error = predicted(model_path(mode, n, seed, teacher)) - truth
         rows.append((mode, f"seed{seed}", float(np.sqrt(np.mean(error**2))),
                      *kept(error, teacher_error), *kept(error, student_error)))  # fmt: skip
     return rows
