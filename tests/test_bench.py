@@ -263,3 +263,59 @@ def test_gpu_smoke_runs_every_check_on_the_cpu_here(tmp_path, capsys):
     assert resumed[1] <= 1e-6 and resumed[2]  # float32: within a few ulps (gpu_smoke's note)
     assert all(row[2] for row in rows), rows
     assert "GPU smoke (cpu)" in capsys.readouterr().out
+
+
+def test_a_raised_epoch_cap_resumes_a_finished_run_to_the_longer_run_itself(tmp_path, cells):
+    """A finished pre-training and fine-tuning run asked again with a higher cap (and nothing
+    else changed) trains on from its last pass, not from epoch 0, and ends with the weights of
+    the run that had the higher cap from the start. A run its rule had stopped trains no
+    further and publishes the same model."""
+    import re
+
+    from resume import run_once, weights_equal
+
+    from conftest import labelled
+    from synthpt.io import write_structures
+
+    structures = labelled(cells, "ref")
+    write_structures(tmp_path / "train.extxyz", structures[:2])
+    write_structures(tmp_path / "valid.extxyz", structures[2:])
+    common = {"batch_size": 1, "lr": 0.01, "energy_weight": 30, "forces_weight": 100,
+              "lr_factor": 0.5, "lr_patience": 2, "ema_decay": 0.99, "patience": 1000}  # fmt: skip
+    base = {
+        "architecture": {"num_channels": 4, "max_L": 0, "max_ell": 1, "correlation": 2,
+                         "r_max": 3.5, "num_interactions": 2, "radial_mlp": [8]},
+        "dtype": "float64", "seed": 7, "e0s": "{6: -7.0}", "labels": "ref", "n_train": 2,
+        "train": str(tmp_path / "train.extxyz"), "valid": str(tmp_path / "valid.extxyz"),
+    }  # fmt: skip
+    pretrain = base | {"mode": "pretrain"}
+    finetune = base | {"mode": "finetune", "foundation": str(tmp_path / "long-pretrain.model")}
+
+    def run(spec, name, schedule):
+        record = run_once(spec | {"work_dir": str(tmp_path / name), "schedule": schedule})
+        log = (tmp_path / f"{name}.log").read_text().split("work dir")[-1]
+        epochs = [int(e) for e in re.findall(r"INFO: Epoch (\d+):", log)]
+        return record, log.splitlines()[0], epochs, tmp_path / f"{name}.model"
+
+    caps = {  # short and long cap per mode; fine-tuning's cap is in steps (2 an epoch here)
+        "pretrain": ({"max_epochs": 3}, {"max_epochs": 6}),
+        "finetune": ({"max_steps": 8, "eval_steps": 2}, {"max_steps": 16, "eval_steps": 2}),
+    }
+    for mode, spec in (("pretrain", pretrain), ("finetune", finetune)):
+        short, long = (common | cap for cap in caps[mode])
+        whole = run(spec, f"long-{mode}", long)
+        first = run(spec, f"raised-{mode}", short)
+        assert first[0]["stopped_by"] == "cap" and first[2] == list(range(first[0]["epochs"]))
+        raised = run(spec, f"raised-{mode}", long)
+        assert "epoch cap was raised" in raised[1], raised[1]
+        assert raised[2] == list(range(first[0]["epochs"], whole[0]["epochs"]))  # no epoch redone
+        assert raised[0]["validation"] == whole[0]["validation"]
+        assert weights_equal(whole[3], raised[3])
+
+    ruled = common | {"max_epochs": 6, "patience": 1, "min_delta": 0.99}  # stops at its 2nd pass
+    first = run(pretrain, "ruled", ruled)
+    assert first[0]["stopped_by"] == "rule" and first[0]["epochs"] < 6
+    again = run(pretrain, "ruled", ruled | {"max_epochs": 12})
+    assert "epoch cap was raised" in again[1] and again[2] == []  # trained no further
+    assert again[0] | {"wall_s": 0} == first[0] | {"wall_s": 0}
+    assert weights_equal(first[3], again[3])

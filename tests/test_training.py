@@ -121,6 +121,31 @@ def test_a_run_resumes_only_its_own_state_and_its_log_says_what_was_there(tmp_pa
     assert sorted(p.name for p in work.iterdir()) == ["command.json"]
 
 
+def test_only_a_higher_epoch_cap_with_nothing_else_changed_resumes_a_finished_run(tmp_path):
+    from synthpt.checkpoints import FINISHED, RESUME_FILE, raised_cap, run_identity
+
+    data = tmp_path / "train.extxyz"
+    data.write_text("one")
+    work = tmp_path / "work"
+
+    def identity(cap, seed=1):
+        return run_identity(arguments(seed=seed, epochs=cap), [data])
+
+    assert raised_cap(identity(10), identity(30)) == (10, 30)
+    assert raised_cap(identity(30), identity(10)) is None  # cannot be untrained
+    assert raised_cap(identity(10), identity(30, seed=2)) is None
+    for then, now, resumed in ((10, 30, True), (30, 10, False), (10, 10, False)):
+        prepare_work_dir(work, identity(then))
+        (work / RESUME_FILE).write_bytes(b"state")
+        (work / FINISHED).touch()
+        why = prepare_work_dir(work, identity(now))
+        assert ("cap was raised from 10 to 30" in why) == resumed, why
+        assert (work / RESUME_FILE).exists() == resumed and not (work / FINISHED).exists()
+        assert json.loads((work / "command.json").read_text()) == identity(now)
+    (work / FINISHED).touch()  # a finished run without its state (before it was kept)
+    assert "finished run was here" in prepare_work_dir(work, identity(90))
+
+
 FINETUNE = {
     "batch_size": 5,
     "lr": {"scratch": 0.01, "finetune": 0.002},

@@ -32,16 +32,44 @@ def run_identity(arguments: list[str], inputs=()) -> dict:
     }
 
 
+CAP = "--max_num_epochs="
+
+
+def raised_cap(recorded: dict, identity: dict) -> tuple[int, int] | None:
+    """(old cap, new cap) when ``identity`` is the ``recorded`` run with only a higher epoch cap:
+    the longer run passes through every epoch of the shorter one, so it resumes from its end."""
+
+    def without_cap(run: dict) -> tuple[dict, int | None]:
+        caps = [int(a[len(CAP) :]) for a in run.get("command", []) if a.startswith(CAP)]
+        command = [a for a in run.get("command", []) if not a.startswith(CAP)]
+        return run | {"command": command}, caps[0] if len(caps) == 1 else None
+
+    (before, old), (after, new) = without_cap(recorded), without_cap(identity)
+    if before == after and old is not None and new is not None and new > old:
+        return old, new
+    return None
+
+
 def prepare_work_dir(work_dir, identity: dict) -> str:
     """Make ``work_dir`` ready for the run of ``identity`` and say how it starts: an interrupted
-    run of the same identity that left a training state (``RESUME_FILE``) resumes from it;
+    run of the same identity that left a training state (``RESUME_FILE``) resumes from it, and
+    so does a finished run whose epoch cap alone was raised (its state at its last pass);
     anything else (a fresh run, a finished run forced again, other inputs, no state yet) starts
     clean from epoch 0."""
     work_dir = Path(work_dir)
     record = work_dir / COMMAND_FILE
-    same = record.exists() and json.loads(record.read_text()) == identity
+    recorded = json.loads(record.read_text()) if record.exists() else None
+    same = recorded == identity
+    caps = raised_cap(recorded, identity) if recorded else None
     if not work_dir.exists():
         why = "a fresh run"
+    elif (work_dir / FINISHED).exists() and caps and (work_dir / RESUME_FILE).exists():
+        (work_dir / FINISHED).unlink()
+        write_json(record, identity)
+        return (
+            f"its epoch cap was raised from {caps[0]} to {caps[1]}: resuming from its last "
+            "validation pass"
+        )
     elif (work_dir / FINISHED).exists():
         why = "a finished run was here (forced or inputs changed): training again from epoch 0"
     elif same and (work_dir / RESUME_FILE).exists():

@@ -198,11 +198,18 @@ def run_mace(
         if state:
             loop.evaluate = replay_last_pass(evaluate, state)
         try:
+            if stopping.stopped:  # its rule had stopped it before its cap was raised
+                raise StopTraining
             mace_train(**kwargs | {"logger": checkpoints, "checkpoint_handler": checkpoints})
         except StopTraining:
             logging.info("stopping rule: %d validation passes without improvement", stopping.waited)
         finally:
             scheduler.step, loop.evaluate = step, evaluate
+        if len(stopping.curve) > saved[0] and stopping.curve[-1]["epoch"] is not None:
+            save_training_state(  # its last pass, from which a raised cap resumes
+                state_file, epoch=stopping.curve[-1]["epoch"], kwargs=kwargs, stopping=stopping,
+                checkpoints=checkpoints, start=start, valid_loss=stopping.curve[-1]["loss"],
+            )  # fmt: skip
         if stopping.keeps_start():
             # mace publishes its latest checkpoint: make the starting weights that checkpoint
             logging.info(
@@ -252,6 +259,5 @@ def run_mace(
         with atomic_path(getattr(outputs, output)) as tmp:
             shutil.copyfile(trained, tmp)
     write_json(outputs.record, record)
-    (Path(work_dir) / FINISHED).touch()
-    (Path(work_dir) / RESUME_FILE).unlink(missing_ok=True)
+    (Path(work_dir) / FINISHED).touch()  # its training state stays: a raised cap resumes
     return record
