@@ -168,3 +168,59 @@ def test_a_seed_closer_than_min_distance_lowers_its_own_chain_floor(crystal_and_
     assert min(min_distance(a) for a in chains[3:]) >= SEED_CONTACT_MARGIN * own
     with pytest.raises(RuntimeError, match=r"the last: atoms closer than min_distance 1.1 Å"):
         augment(range(1), [diamond], settings | {"widths": [1.0]}, 5, tersoff)
+
+
+def test_a_torsion_turns_one_rotatable_bond_of_a_molecule_rigidly(crystal_and_molecule):
+    from ase.build import molecule
+
+    from synthpt.structures import rotatable_bonds, turn_torsion
+
+    _, ethanol = crystal_and_molecule
+    bonds = rotatable_bonds(ethanol)  # C-C and C-O; no C-H or O-H (a hydrogen ends there)
+    assert sorted(ethanol.get_chemical_symbols()[k] for i, j, _ in bonds for k in (i, j)) == [
+        "C", "C", "C", "O"
+    ]  # fmt: skip
+    assert rotatable_bonds(molecule("C6H6")) == []  # every C-C in the ring
+    for i, j, moving in bonds:
+        assert (i in moving) != (j in moving) and len(moving) <= len(ethanol) / 2
+    rng = np.random.default_rng(0)
+    turned, what = turn_torsion(ethanol, rng)
+    i, j = (int(k) for k in what.split()[0].split("-"))
+    angle = float(what.split()[1])
+    moving = next(m for a, b, m in bonds if (a, b) == (i, j))
+    fixed = [k for k in range(len(ethanol)) if k not in moving]
+    d0, d1 = ethanol.get_all_distances(), turned.get_all_distances()
+    np.testing.assert_allclose(d1[np.ix_(moving, moving)], d0[np.ix_(moving, moving)], atol=1e-9)
+    np.testing.assert_allclose(d1[np.ix_(fixed, fixed)], d0[np.ix_(fixed, fixed)], atol=1e-9)
+    p, q = (j, i) if j in moving else (i, j)  # p turns with its side, q stays
+    a = next(k for k in fixed if k != q and d0[q, k] < 1.6)
+    b = next(k for k in moving if k != p and d0[p, k] < 1.6)
+    change = turned.get_dihedral(a, q, p, b) - ethanol.get_dihedral(a, q, p, b)
+    assert (
+        min(abs((change - s * angle + 180) % 360 - 180) for s in (1, -1)) <= 0.05
+    )  # as recorded, to 0.1°
+    assert abs(angle) > 1e-3
+
+
+def test_a_share_of_molecule_chains_start_from_a_turned_torsion_and_others_are_unchanged(
+    crystal_and_molecule,
+):
+    from synthpt.structures import augment
+
+    diamond, ethanol = crystal_and_molecule
+    settings = AUGMENT | {"min_distance": 0.7, "widths": [0.05], "relax_steps": 0}
+    plain = augment(range(8), [ethanol], settings, 3, None)
+    some = augment(range(8), [ethanol], settings | {"torsions": 0.5}, 3, None)
+    turned = {a.info["chain"] for a in some if "torsion" in a.info}
+    assert 0 < len(turned) < 8 and all(a.info["link"] == 0 for a in some if "torsion" in a.info)
+    for before, after in zip(
+        plain, some, strict=True
+    ):  # a chain not turned is the chain it always was
+        same = np.array_equal(before.positions, after.positions)
+        assert same == (after.info["chain"] not in turned)
+    tersoff = make_calculator("tersoff", {"type": "tersoff"}, ["C"])
+    cells = augment(range(2), [diamond], AUGMENT | {"torsions": 1.0}, 5, tersoff)
+    unturned = augment(range(2), [diamond], AUGMENT, 5, tersoff)
+    assert all(
+        np.array_equal(a.positions, b.positions) for a, b in zip(cells, unturned, strict=True)
+    )

@@ -178,6 +178,52 @@ def chain_min_distance(seed_atoms: Atoms, floor: float, chain: int) -> float:
     return SEED_CONTACT_MARGIN * own
 
 
+TORSION_STREAM = 1  # a chain's torsion draws: apart from its displacements, which stay as they were
+
+
+def rotatable_bonds(atoms: Atoms) -> list[tuple[int, int, np.ndarray]]:
+    """The bonds (covalent radii x 1.2) of a molecule that lie in no ring and whose two atoms
+    both have other neighbours, each with the atoms on its smaller side (those a turn moves)."""
+    from ase.neighborlist import natural_cutoffs, neighbor_list
+
+    first, second = neighbor_list("ij", atoms, natural_cutoffs(atoms, mult=1.2))
+    neighbours = [set() for _ in atoms]
+    for i, j in zip(first, second, strict=True):
+        neighbours[i].add(int(j))
+    bonds = []
+    for i, j in sorted({(int(i), int(j)) for i, j in zip(first, second, strict=True) if i < j}):
+        if len(neighbours[i]) < 2 or len(neighbours[j]) < 2:
+            continue
+        side, frontier = {j}, [j]  # what j reaches without crossing the bond
+        while frontier:
+            k = frontier.pop()
+            for m in neighbours[k] - side:
+                if not (k == j and m == i):
+                    side.add(m)
+                    frontier.append(m)
+        if i in side:  # a ring
+            continue
+        other = set(range(len(atoms))) - side
+        moving = side if len(side) <= len(other) else other
+        bonds.append((i, j, np.array(sorted(moving))))
+    return bonds
+
+
+def turn_torsion(atoms: Atoms, rng: np.random.Generator) -> tuple[Atoms, str]:
+    """``atoms`` with one rotatable bond, drawn at random, turned by a random angle (its
+    smaller side rotates about the bond), and what was turned; unchanged when it has none."""
+    bonds = rotatable_bonds(atoms)
+    if not bonds:
+        return atoms, ""
+    i, j, moving = bonds[rng.integers(len(bonds))]
+    angle = float(rng.uniform(-180.0, 180.0))
+    turned = atoms.copy()
+    part = turned[moving]
+    part.rotate(angle, turned.positions[j] - turned.positions[i], center=turned.positions[j])
+    turned.positions[moving] = part.positions
+    return turned, f"{i}-{j} {angle:.1f}"
+
+
 def augment_chain(
     seed_atoms: Atoms,
     chain: int,
@@ -194,9 +240,13 @@ def augment_chain(
     after that, atoms closer than ``min_distance`` or a force component above ``max_force`` is
     drawn again from the link before. A seed whose own shortest contact is below
     ``min_distance`` (real data hold such cells) lowers its chain's floor to
-    ``SEED_CONTACT_MARGIN`` times that contact. Deterministic per chain, whatever the
-    sharding."""
+    ``SEED_CONTACT_MARGIN`` times that contact. A share ``torsions`` of the chains of a
+    molecule (no cell) turns one rotatable bond by a random angle in their first link, drawn
+    again with the link (``turn_torsion``): conformers that MD of the pool rarely reaches.
+    Deterministic per chain, whatever the sharding."""
     rng = structure_rng(seed, "synthetic", chain)
+    turns = np.random.default_rng([seed, STREAMS["synthetic"], chain, TORSION_STREAM])
+    turning = not seed_atoms.pbc.any() and turns.random() < settings.get("torsions", 0.0)
     widths, largest = settings["widths"], setting(settings, "structures", "strain")
     steps = settings.get("relax_steps", 0)
     current, links = positions_only(seed_atoms), []
@@ -205,7 +255,9 @@ def augment_chain(
         width = widths[link % len(widths)]
         failed = ""
         for attempt in range(max_attempts):
-            atoms = current.copy()
+            atoms, turned = current.copy(), ""
+            if turning and link == 0:
+                atoms, turned = turn_torsion(atoms, turns)
             if largest and atoms.pbc.all():
                 cell = atoms.cell.array @ (np.eye(3) + symmetric_strain(rng, largest))
                 atoms.set_cell(cell, scale_atoms=True)
@@ -239,6 +291,8 @@ def augment_chain(
             {"index": chain * length + link, "stream": "synthetic", "chain": chain, "link": link,
              "width": width, "source": AUGMENT, "config_type": AUGMENT}
         )  # fmt: skip
+        if turned:
+            atoms.info["torsion"] = turned
         links.append(atoms)
         current = positions_only(atoms)
     return links
