@@ -22,9 +22,12 @@ TINY = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
 MAX_L1 = {"max_L": 1, "max_ell": 2}
 # Resumed against uninterrupted weights. On a GPU scatter_add_ atomics reorder float sums, so
 # the runs drift apart by rounding. On a CPU, float64 resumes bit for bit (the resume bench);
-# this float32 run, killed at step 8 (after epoch 2) on a loaded machine, ends 2.4e-7 (one
-# float32 ulp) away: its first resumed validation loss differs in the last digit (2026-12-06,
-# not yet explained), so the CPU allows a few ulps; a broken resume is ~1e-3 off.
+# this float32 run ends 2.4e-7 (one float32 ulp) away. The cause: e3nn's TorchScript-compiled
+# kernels run under torch's profiling executor, which optimizes a graph only after its first
+# calls, so the resumed (fresh) process rounds its first steps differently from the warm
+# uninterrupted one. With the legacy executor (torch._C._jit_set_profiling_executor(False)) the
+# same kill and resume ends at 0.0, twice (2026-12-06). So the CPU allows a few ulps; a broken
+# resume is ~1e-3 off.
 RESUME_TOLERANCE = {"cpu": 1e-6, "cuda": 1e-4}
 # The trained models (under models/) and their jobs' logs (under logs/).
 MODES = {
