@@ -134,6 +134,8 @@ def test_only_a_higher_epoch_cap_with_nothing_else_changed_resumes_a_finished_ru
     assert raised_cap(identity(10), identity(30)) == (10, 30)
     assert raised_cap(identity(30), identity(10)) is None  # cannot be untrained
     assert raised_cap(identity(10), identity(30, seed=2)) is None
+    stricter = run_identity(arguments(seed=1, epochs=30), [data], {"patience": 3})
+    assert raised_cap(identity(10), stricter) is None  # our stopping rule is part of the run
     for then, now, resumed in ((10, 30, True), (30, 10, False), (10, 10, False)):
         prepare_work_dir(work, identity(then))
         (work / RESUME_FILE).write_bytes(b"state")

@@ -333,6 +333,42 @@ def test_changing_one_modes_rate_reruns_that_mode_alone(campaign, tmp_path):
     assert int(jobs["train_scratch"]) == 2 and "finetune" not in jobs, run.stdout[-2000:]
 
 
+def test_raising_the_pretraining_cap_trains_on_from_the_finished_run(campaign, tmp_path):
+    """`pretrain.max_epochs` raised on a finished campaign (a copy of it): Snakemake reruns the
+    pre-training (its params changed) and the job trains only the epochs after its last one,
+    in the same work dir; the fine-tunes that read it rerun too."""
+    import shutil
+
+    import yaml
+
+    root, workdir, results = campaign
+    copy = tmp_path / "campaign"
+    shutil.copytree(workdir, copy, symlinks=True)
+    before = json.loads((results / "models/pretrain/snap/training.json").read_text())
+    config = yaml.safe_load(TINY.read_text())
+    config["pretrain"]["max_epochs"] = before["epochs"] + 2
+    raised = tmp_path / "tiny.yaml"
+    raised.write_text(yaml.safe_dump(config, sort_keys=False))
+    dry = snakemake(root, copy, "--dry-run", configfile=raised)
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, flags=re.MULTILINE))
+    assert jobs.get("pretrain") == "1" and int(jobs.get("finetune", 0)) > 0, dry.stdout[-2000:]
+    target = "results/tiny/models/pretrain/snap/training.json"
+    run = snakemake(root, copy, "--cores", "2", target, configfile=raised)
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = (copy / "results/tiny/logs/pretrain/snap.log").read_text().split("work dir")[-1]
+    cap = config["pretrain"]["max_epochs"]
+    assert f"epoch cap was raised from {before['epochs']} to {cap}" in log.splitlines()[0], log[
+        :500
+    ]
+    epochs = [int(e) for e in re.findall(r"INFO: Epoch (\d+):", log)]
+    after = json.loads((copy / target).read_text())
+    if before["stopped_by"] == "cap":
+        assert epochs == list(range(before["epochs"], cap)) and after["epochs"] == cap
+    else:  # its rule had stopped it: nothing more to train
+        assert epochs == [] and after["epochs"] == before["epochs"]
+    assert after["validation"][: len(before["validation"])] == before["validation"]
+
+
 def test_a_campaign_model_runs_in_ase_as_the_readme_says(campaign):
     """README: an exported model is a plain mace-torch model, for MACECalculator; it predicts
     what the campaign's own scoring predicted."""

@@ -20,14 +20,16 @@ COMMAND_FILE = "command.json"
 FINISHED = "finished"  # written once a run's outputs are published
 
 
-def run_identity(arguments: list[str], inputs=()) -> dict:
+def run_identity(arguments: list[str], inputs=(), rule: dict | None = None) -> dict:
     """What makes two training runs the same run: the mace command, the content of every
-    input file (not its path) and the versions of the training code."""
+    input file (not its path), what mace is not told (``rule``: our stopping rule, warm-up and
+    replay) and the versions of the training code."""
     from importlib.metadata import version
 
     return {
         "command": arguments,
         "inputs": {str(path): sha256(path) for path in inputs},
+        "rule": rule or {},
         "versions": {name: version(name) for name in ("mace-torch", "torch", "e3nn")},
     }
 

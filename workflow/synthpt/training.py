@@ -61,6 +61,11 @@ class TrainingPlan:
     warmup_steps: int = 0  # linear warm-up from a tenth of the rate over so many steps
     replay: int = 0  # pre-training structures in a second (replay) head
 
+    def rule(self) -> dict:
+        """What shapes the run beside mace's own arguments (part of its identity)."""
+        return {"patience": self.patience, "min_delta": self.min_delta,
+                "warmup_steps": self.warmup_steps, "replay": self.replay}  # fmt: skip
+
     def stopping(self) -> EarlyStopping:
         """A fresh stopping rule (and warm-up) for one run of this plan."""
         warmup = Warmup(self.warmup_steps) if self.warmup_steps else None
@@ -189,7 +194,7 @@ def train_model(
         epochs=plan.epochs, seed=seed, dtype=dtype, device=device,
         foundation_model=foundation_model, extra=plan.arguments | (extra or {}),
     )  # fmt: skip
-    why = prepare_work_dir(work_dir, run_identity(arguments, inputs))
+    why = prepare_work_dir(work_dir, run_identity(arguments, inputs, plan.rule()))
     with open(log_file, "a") as log:
         print(f"work dir {work_dir}: {why}", file=log)
     if before is not None:
