@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,11 @@ def snakemake(root, workdir, *args, configfile=TINY):
         "--directory", str(workdir), "--configfile", str(configfile), *args,
     ]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, cwd=root)
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """Snakemake's job stats table (a dry run's, or a run's): rule -> number of jobs."""
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", stdout, flags=re.MULTILINE)}
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,13 @@
 """Configs by overlay (synthpt.configs): a campaign names a base: config and gives only what
 differs."""
 
-import re
 import subprocess
 import sys
 
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, job_counts
 from synthpt.configs import OverlayError, load_campaign, merge
 
 
@@ -65,8 +64,8 @@ def test_the_workflow_runs_the_resolved_overlay_and_records_it_whole(tmp_path):
     overlay = ROOT / "config" / "strategies.yaml"
     run = snakemake(tmp_path, overlay, "--dry-run")
     assert run.returncode == 0, run.stderr[-3000:]
-    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.MULTILINE))
-    assert int(jobs["finetune"]) == 6 * 4 * 3 and int(jobs["train_scratch"]) == 4 * 3
+    jobs = job_counts(run.stdout)
+    assert jobs["finetune"] == 6 * 4 * 3 and jobs["train_scratch"] == 4 * 3
     run = snakemake(tmp_path, overlay, "--", "results/strategies/provenance/config.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
     recorded = yaml.safe_load((tmp_path / "results/strategies/provenance/config.yaml").read_text())

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY, TINY_CONFIG, snakemake
+from conftest import TINY, TINY_CONFIG, job_counts, snakemake
 from synthpt.aggregate import COLUMNS
 from synthpt.campaign import pretrained_models, reads_hdf5, teacher_of
 from synthpt.e0s import model_e0s
@@ -318,10 +318,10 @@ def test_changing_one_modes_rate_reruns_that_mode_alone(campaign, tmp_path):
     changed.write_text(yaml.safe_dump(config, sort_keys=False))
     run = snakemake(root, workdir, "--dry-run", configfile=changed)
     assert run.returncode == 0, run.stderr[-2000:]
-    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.MULTILINE))
+    jobs = job_counts(run.stdout)
     assert "train_scratch" not in jobs and "tune_scratch" not in jobs
     # finetune and replay (a strategy without its own rate takes finetune's) at n = 4 and 8
-    assert int(jobs["finetune"]) == 4
+    assert jobs["finetune"] == 4
     # a cap of scratch's own: the scratch models alone (n = 4 and 8) rerun
     config = yaml.safe_load(TINY.read_text())
     steps = config["finetune"]["max_steps"]
@@ -329,8 +329,8 @@ def test_changing_one_modes_rate_reruns_that_mode_alone(campaign, tmp_path):
     changed.write_text(yaml.safe_dump(config, sort_keys=False))
     run = snakemake(root, workdir, "--dry-run", configfile=changed)
     assert run.returncode == 0, run.stderr[-2000:]
-    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", run.stdout, flags=re.MULTILINE))
-    assert int(jobs["train_scratch"]) == 2 and "finetune" not in jobs, run.stdout[-2000:]
+    jobs = job_counts(run.stdout)
+    assert jobs["train_scratch"] == 2 and "finetune" not in jobs, run.stdout[-2000:]
 
 
 def test_raising_the_pretraining_cap_trains_on_from_the_finished_run(campaign, tmp_path):
@@ -350,8 +350,8 @@ def test_raising_the_pretraining_cap_trains_on_from_the_finished_run(campaign, t
     raised = tmp_path / "tiny.yaml"
     raised.write_text(yaml.safe_dump(config, sort_keys=False))
     dry = snakemake(root, copy, "--dry-run", configfile=raised)
-    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, flags=re.MULTILINE))
-    assert jobs.get("pretrain") == "1" and int(jobs.get("finetune", 0)) > 0, dry.stdout[-2000:]
+    jobs = job_counts(dry.stdout)
+    assert jobs.get("pretrain") == 1 and jobs.get("finetune", 0) > 0, dry.stdout[-2000:]
     target = "results/tiny/models/pretrain/snap/training.json"
     run = snakemake(root, copy, "--cores", "2", target, configfile=raised)
     assert run.returncode == 0, run.stderr[-3000:]
