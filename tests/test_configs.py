@@ -36,7 +36,7 @@ def test_carbon_and_strategies_are_overlays_of_the_default():
     assert carbon["campaign"] == "carbon" and carbon["subsets"]["sizes"] == [10, 20, 40, 80]
     assert carbon["model"] == default["model"] and carbon["structures"]["replicas"] == 3
     strategies = load_campaign(ROOT / "config" / "strategies.yaml")
-    assert {**strategies, "campaign": "carbon", "finetune": carbon["finetune"]} == carbon
+    assert {**strategies, "campaign": "default", "finetune": default["finetune"]} == default
     assert strategies["finetune"]["strategies"] == [
         "finetune", "discriminative", "frozen", "energy_only", "lora", "replay",
     ]  # fmt: skip

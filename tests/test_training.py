@@ -192,6 +192,19 @@ def test_a_mode_may_have_its_own_cap_and_a_strategy_takes_finetunes():
     assert learning_rate(FINETUNE, "lora") == 0.002 and learning_rate({}, "scratch") == "auto"
 
 
+def test_replay_is_validated_capped_and_patient_by_its_real_structures():
+    # replay at n = 40 trains on 40 real and 40 replayed structures an epoch (16 steps): it
+    # must validate, stop and decay its rate after as much real data as finetune (8 real steps
+    # an epoch), not after half as much
+    finetune = training_plan("finetune", SETTINGS, 40)
+    replay = training_plan("replay", SETTINGS, 40)
+    assert (replay.replay, replay.steps_per_epoch, finetune.steps_per_epoch) == (40, 16, 8)
+    assert replay.schedule["eval_interval"] == finetune.schedule["eval_interval"] == 2
+    assert replay.schedule["scheduler_patience"] == finetune.schedule["scheduler_patience"] == 8
+    assert replay.epochs == finetune.epochs == 125  # 1,000 real steps; replay's 2,000 in all
+    assert replay.patience == finetune.patience
+
+
 def test_pre_training_learns_its_teacher_under_its_own_cap():
     schedule = dict(FINETUNE, lr=0.01, max_epochs=60, eval_interval=2, batch_size=20)
     plan = training_plan("pretrain", {"reference": "gfn1", "schedule": schedule}, 1000, "snap")

@@ -119,13 +119,14 @@ def training_plan(
     schedule = schedule_for(settings["schedule"], mode) | (strategy.schedule if strategy else {})
     section = PRETRAIN if mode == PRETRAIN else "finetune"  # the config section it comes from
     replay = replay_count(strategy, n_train, replay_pool)
-    n_epoch = n_train + replay  # mace's multihead loader runs over both heads' structures
-    per_epoch = steps_per_epoch(n_epoch, schedule["batch_size"])
+    # mace's multihead loader runs over both heads' structures; the cap, validation interval
+    # and so patience count the real ones, so that replay sees as much real data as the rest
+    per_epoch = steps_per_epoch(n_train + replay, schedule["batch_size"])
     if mode == PRETRAIN:
         epochs, interval = schedule["max_epochs"], setting(schedule, "pretrain", "eval_interval")
     else:
-        epochs = epochs_for_steps(n_epoch, schedule["batch_size"], schedule["max_steps"])
-        interval = eval_interval_for_steps(n_epoch, schedule["batch_size"], schedule["eval_steps"])
+        epochs = epochs_for_steps(n_train, schedule["batch_size"], schedule["max_steps"])
+        interval = eval_interval_for_steps(n_train, schedule["batch_size"], schedule["eval_steps"])
     if strategy:
         e0s = "refit"
     elif mode == SCRATCH and setting(settings, "real", "e0s") != "fit":
