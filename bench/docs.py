@@ -84,6 +84,41 @@ def barrier_table(summary, campaign: str) -> str | None:
     return "\n".join(lines) + "\n"
 
 
+def strategy_table(summary, campaign: str) -> str | None:
+    """Per test set and mode (every strategy, scratch, zero-shot): E and F at each n (mean ± std
+    over seeds), F against the teacher on held-out synthetic structures at the largest n, mean
+    optimizer steps at each n, runs that kept their start, MD trajectories that failed (every
+    n); None with fewer than two strategies. Its first line names the campaign it came from."""
+    from synthpt.strategies import STRATEGIES
+
+    modes = [m for m in STRATEGIES if m in set(summary["mode"])]
+    if len(modes) < 2:
+        return None
+    sizes = sorted(set(summary["n_real"]))
+    header = ([f"E n = {n}" for n in sizes] + [f"F n = {n}" for n in sizes]
+              + [f"F vs teacher n = {sizes[-1]}", "steps " + " / ".join(map(str, sizes)),
+                 "kept start", "MD failed"])  # fmt: skip
+    lines = [f"<!-- source: results/{campaign} -->",
+             "| test set | mode | " + " | ".join(header) + " |",
+             "|---|---|" + "---|" * len(header)]  # fmt: skip
+    frame = summary.set_index(["test_set", "mode", "n_real"])
+    for test_set in dict.fromkeys(summary["test_set"]):
+        for mode in ["scratch", *modes, "zero-shot"]:
+            rows = [frame.loc[(test_set, mode, n)] for n in sizes]
+            cells = [spread(r, m) for m in ("e_rmse", "f_rmse") for r in rows]
+            cells.append(_value(rows[-1].get("synthetic_f_rmse_mean")))
+            if mode == "zero-shot":
+                cells += ["", ""]
+            else:
+                kept, runs = (
+                    sum(int(r[key]) for r in rows) for key in ("kept_start", "e_rmse_count")
+                )
+                cells += [" / ".join(f"{r['steps_mean']:.0f}" for r in rows), f"{kept} of {runs}"]
+            cells.append(str(sum(int(r["md_failed"]) for r in rows)))
+            lines.append(f"| {test_set} | `{mode}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def paths_figure(results: Path, summary, figure: Path, reference: str) -> bool:
     """plots/paths.png's figure from the campaign's predictions so far: each ordered path (the
     sets with a barrier error), every mode at the smallest and largest n scored, against the
@@ -113,7 +148,7 @@ def paths_figure(results: Path, summary, figure: Path, reference: str) -> bool:
 
 
 # The generated tables beside each figure: NAME-SUFFIX.md from a campaign's summary.
-TABLES = {"table": gain_table, "barriers": barrier_table}
+TABLES = {"table": gain_table, "barriers": barrier_table, "strategies": strategy_table}
 
 
 def bench_docs(campaign="own_data", workdir=ROOT, out=FIGURES, name=None, reference="dft"):

@@ -23,10 +23,13 @@ def config(root):
 
 @pytest.fixture
 def six(root):
-    """The carbon campaign with every strategy side by side (config/strategies.yaml)."""
+    """The carbon campaign (n = 10-80, seeds 1-3) with config/strategies.yaml's six strategies."""
     from synthpt.configs import load_campaign
 
-    return load_campaign(root / "config" / "strategies.yaml")
+    carbon = load_campaign(root / "config" / "carbon.yaml")
+    six = load_campaign(root / "config" / "strategies.yaml")["finetune"]["strategies"]
+    carbon["finetune"]["strategies"] = six
+    return carbon
 
 
 def test_default_config_is_valid(root, config):

@@ -65,7 +65,7 @@ def test_the_workflow_runs_the_resolved_overlay_and_records_it_whole(tmp_path):
     run = snakemake(tmp_path, overlay, "--dry-run")
     assert run.returncode == 0, run.stderr[-3000:]
     jobs = job_counts(run.stdout)
-    assert jobs["finetune"] == 6 * 4 * 3 and jobs["train_scratch"] == 4 * 3
+    assert jobs["finetune"] == 6 * 2 * 3 and jobs["train_scratch"] == 2 * 3  # 6 modes, n, seeds
     run = snakemake(tmp_path, overlay, "--", "results/strategies/provenance/config.yaml")
     assert run.returncode == 0, run.stderr[-3000:]
     recorded = yaml.safe_load((tmp_path / "results/strategies/provenance/config.yaml").read_text())

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY, TINY_CONFIG, job_counts, snakemake
+from conftest import ROOT, TINY, TINY_CONFIG, job_counts, snakemake
 from synthpt.aggregate import COLUMNS
 from synthpt.campaign import pretrained_models, reads_hdf5, teacher_of
 from synthpt.e0s import model_e0s
@@ -456,3 +456,33 @@ def test_a_finished_campaign_kept_across_an_update_of_the_scripts_with_touch(cam
     again = snakemake(root, workdir, "--dry-run")
     assert "Nothing to be done" in again.stdout + again.stderr
     assert len(files) == sum(1 for p in results.rglob("*") if p.is_file())  # nothing rewritten away
+
+
+def test_the_docs_strategy_table_is_each_modes_summary(campaign):
+    """bench/run.py docs' strategies table (docs' NAME-strategies.md) on the tiny campaign's
+    finetune and replay: every mode's cells are its summary's means, steps and kept starts."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from docs import learning_summary, strategy_table
+
+    _, _, results = campaign
+    summary = pd.read_csv(results / "summary.csv")
+    lines = strategy_table(learning_summary(results), "tiny").splitlines()
+    assert lines[0] == "<!-- source: results/tiny -->"
+    header = [c.strip() for c in lines[1].strip("|").split("|")]
+    assert header[:6] == ["test set", "mode", "E n = 4", "E n = 8", "F n = 4", "F n = 8"]
+    rows = {row[1]: row for row in ([c.strip() for c in line.strip("|").split("|")]
+                                    for line in lines[3:])}  # fmt: skip
+    assert list(rows) == ["`scratch`", "`finetune`", "`replay`", "`zero-shot`"]
+    for mode in ("scratch", "replay"):
+        mine = summary[summary["mode"] == mode].set_index("n_real")
+        cells = rows[f"`{mode}`"]
+        assert float(cells[5].split(" ± ")[0]) == pytest.approx(
+            mine.loc[8, "f_rmse_mean"], rel=5e-3
+        )
+        steps = " / ".join(f"{mine.loc[n, 'steps_mean']:.0f}" for n in (4, 8))
+        assert cells[header.index("steps 4 / 8")] == steps
+        assert cells[header.index("kept start")] == f"{mine['kept_start'].sum()} of 2"
+        assert cells[header.index("MD failed")] == str(mine["md_failed"].sum())
+    assert rows["`zero-shot`"][header.index("kept start")] == ""
+    only_finetune = learning_summary(results).query("mode != 'replay'")
+    assert strategy_table(only_finetune, "tiny") is None  # one strategy: no table
