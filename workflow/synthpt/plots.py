@@ -206,7 +206,10 @@ def plot_paths(paths: dict, energy_key: str, path):
             ax.set_ylabel("energy less the lowest (meV)")
             ax.grid(True, alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=7)
+    # two legend columns per panel column: one panel column's width holds two labels
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=min(4, 2 * len(sizes)), fontsize=7
+    )
     fig.savefig(path, dpi=150)
     plt.close(fig)
     return fig
