@@ -39,6 +39,15 @@ def test_training_requests_grow_with_the_cap_and_double_in_float64(config):
     )
 
 
+def test_replay_asks_for_its_replayed_steps_too(config):
+    # replay's max_steps count real structures; as many replayed ones double its steps
+    finetune = training_minutes(config, "finetune", mode="finetune") - 10  # start-up apart
+    assert training_minutes(config, "finetune", mode="replay") - 10 == pytest.approx(
+        2 * finetune, abs=1
+    )
+    assert training_minutes(config, "finetune", mode="lora") - 10 == finetune
+
+
 def test_hdf5_pre_training_asks_for_its_loading_and_preprocessing_for_its_writing(config):
     """From HDF5 each structure is loaded (~10 ms) once an epoch and twice more at the start."""
     structures = 720  # the default's 36 trajectories x 20 snapshots

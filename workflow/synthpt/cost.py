@@ -8,6 +8,7 @@ import math
 from synthpt.calculators import seconds_per_call
 from synthpt.campaign import atoms_per_structure, structure_builders, synthetic_count
 from synthpt.sources import STRUCTURE_SOURCES, source_of
+from synthpt.strategies import STRATEGIES
 from synthpt.structures import shard_groups, shards_per_job
 from synthpt.training import schedule_for
 
@@ -81,15 +82,18 @@ def training_minutes(
 ) -> int:
     """Wall-time request of one training job (``pretrain`` or ``finetune`` schedule) at its
     cap: max_epochs over the synthetic set (or its first ``size`` structures, a portion of
-    the pre-training-size sweep), or ``mode``'s max_steps batches of real structures; from
-    HDF5 files, each structure also loaded once an epoch and twice before the first."""
+    the pre-training-size sweep), or ``mode``'s max_steps batches of real structures (and its
+    replayed ones); from HDF5 files, each structure also loaded once an epoch and twice before
+    the first."""
     settings, atoms = schedule_for(config[schedule], mode), atoms_per_structure(config)
     if schedule == "pretrain":
         per_epoch = size or synthetic_count(config)
         steps = math.ceil(per_epoch / settings["batch_size"]) * settings["max_epochs"]
         structures = per_epoch * settings["max_epochs"]
-    else:
-        per_epoch, steps = 0, settings["max_steps"]
+    else:  # a replay strategy's steps on its replayed structures come on top of max_steps
+        strategy = STRATEGIES.get(mode)
+        per_epoch = 0
+        steps = math.ceil(settings["max_steps"] * (1 + (strategy.replay if strategy else 0.0)))
         structures = steps * settings["batch_size"]
     seconds = steps * step_seconds(config, structures / steps * atoms)
     if hdf5:
