@@ -91,7 +91,8 @@ def strategy_table(summary, campaign: str) -> str | None:
     n); None with fewer than two strategies. Its first line names the campaign it came from."""
     from synthpt.strategies import STRATEGIES
 
-    modes = [m for m in STRATEGIES if m in set(summary["mode"])]
+    present = set(summary["mode"])
+    modes = [m for m in STRATEGIES if m in present]
     if len(modes) < 2:
         return None
     sizes = sorted(set(summary["n_real"]))

@@ -7,6 +7,7 @@ import math
 
 from synthpt.calculators import seconds_per_call
 from synthpt.campaign import atoms_per_structure, structure_builders, synthetic_count
+from synthpt.replay import replay_count
 from synthpt.sources import STRUCTURE_SOURCES, source_of
 from synthpt.strategies import STRATEGIES
 from synthpt.structures import shard_groups, shards_per_job
@@ -91,9 +92,8 @@ def training_minutes(
         steps = math.ceil(per_epoch / settings["batch_size"]) * settings["max_epochs"]
         structures = per_epoch * settings["max_epochs"]
     else:  # a replay strategy's steps on its replayed structures come on top of max_steps
-        strategy = STRATEGIES.get(mode)
         per_epoch = 0
-        steps = math.ceil(settings["max_steps"] * (1 + (strategy.replay if strategy else 0.0)))
+        steps = settings["max_steps"] + replay_count(STRATEGIES.get(mode), settings["max_steps"])
         structures = steps * settings["batch_size"]
     seconds = steps * step_seconds(config, structures / steps * atoms)
     if hdf5:
